@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto'
+import z32 from 'z32'
+import type { Logger } from 'pino'
+import { canonicalAor, type Aor } from '../identity/aor.js'
+import type { ContactBook } from '../identity/contact-book.js'
+import { errorCode } from '../errors.js'
+import { createResponse, newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../sip/message.js'
+import type { ClientTransactions } from '../sip/client-transactions.js'
+import { parseNameAddr, quoteDisplayName } from '../sip/name-addr.js'
+import type { SipFlow } from '../sip/transport.js'
+import type { MessageStore, StoredMessage } from './message-store.js'
+
+export const MAX_TEXT_BYTES = 64 * 1024
+
+export interface LocalUser {
+  aor: Aor
+  displayName: string | null
+  publicKey: Buffer
+}
+
+export interface SendResult {
+  id: string
+  to: Aor
+  status: number
+  reason: string
+  /** The key the message went to, once one was chosen. */
+  publicKey: string | null
+  identity: 'pinned' | 'first-contact' | 'self' | null
+  /** Other keys announcing the AOR besides the pinned one: possible impostors, not used. */
+  impostors: string[]
+}
+
+export interface PagerDeps {
+  user: LocalUser
+  contacts: ContactBook
+  store: MessageStore
+  transactions: ClientTransactions
+  lookup: (aor: Aor) => Promise<Buffer[]>
+  flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  log: Logger
+}
+
+/** The Via/Contact host naming a peer by its key; `.invalid` never resolves in DNS (RFC 6761). */
+export function peerHost(publicKey: Buffer): string {
+  return `${z32.encode(publicKey)}.parley.invalid`
+}
+
+/**
+ * Pager-mode instant messages (RFC 3428) between Parley users: find the
+ * recipient on the overlay, check the key against the pinned one, send SIP
+ * MESSAGE over the peer stream, and report the final status.
+ */
+export class Pager {
+  private cseq = 0
+  private readonly callId = newCallId()
+
+  constructor(private readonly deps: PagerDeps) {}
+
+  async send(toInput: string, text: string): Promise<SendResult> {
+    const to = canonicalAor(toInput)
+    const { user, contacts, store, log } = this.deps
+    const id = randomUUID()
+    const request = this.buildRequest(to, text)
+    const result = (status: number, reason: string, extra: Partial<SendResult> = {}): SendResult => ({
+      id, to, status, reason, publicKey: null, identity: null, impostors: [], ...extra
+    })
+
+    if (to === user.aor) {
+      // A note to self never leaves this peer.
+      const response = await this.receive(request, null)
+      return result(response.status, response.reason, { publicKey: user.publicKey.toString('hex'), identity: 'self' })
+    }
+
+    const keys = await this.deps.lookup(to)
+    if (keys.length === 0) return result(404, 'Not Found')
+    const pin = await contacts.resolve(to, keys) // throws IDENTITY_CHANGED / IDENTITY_AMBIGUOUS
+    const target = { publicKey: pin.publicKey.toString('hex'), identity: pin.status, impostors: pin.others }
+    if (pin.others.length) log.warn({ to, impostors: pin.others }, 'other keys announce this AOR; using the pinned one')
+
+    await store.add(this.record(id, 'out', request, text, target.publicKey, null, 'sending'))
+    let response: { status: number; reason: string }
+    try {
+      const flow = await this.deps.flowTo(pin.publicKey)
+      const outcome = await this.deps.transactions.send(flow, request)
+      response =
+        outcome.kind === 'response'
+          ? { status: outcome.response.status, reason: outcome.response.reason }
+          : outcome.kind === 'timeout'
+            ? { status: 408, reason: 'Request Timeout' }
+            : { status: 480, reason: 'Temporarily Unavailable' }
+    } catch (err) {
+      if (errorCode(err) !== 'PEER_UNREACHABLE') throw err
+      log.info({ to, err: (err as Error).message }, 'recipient unreachable')
+      response = { status: 480, reason: 'Temporarily Unavailable' }
+    }
+    const ok = response.status >= 200 && response.status < 300
+    await store.setStatus(id, ok ? 'delivered' : 'failed', response.status, target.publicKey)
+    return result(response.status, response.reason, target)
+  }
+
+  private buildRequest(to: Aor, text: string): SipRequest {
+    const { user } = this.deps
+    const req = new SipRequest('MESSAGE', to)
+    req.append('Via', `SIP/2.0/PARLEY ${peerHost(user.publicKey)};branch=${newBranch()}`)
+    req.append('Max-Forwards', '70')
+    const name = user.displayName ? `${quoteDisplayName(user.displayName)} ` : ''
+    req.append('From', `${name}<${user.aor}>;tag=${newTag()}`)
+    req.append('To', `<${to}>`)
+    req.append('Call-ID', this.callId)
+    req.append('CSeq', `${++this.cseq} MESSAGE`)
+    req.append('Date', new Date().toUTCString())
+    req.append('Content-Type', 'text/plain;charset=UTF-8')
+    req.body = Buffer.from(text, 'utf8')
+    return req
+  }
+
+  /** A MESSAGE for one of our users arrived over `flow` (null: delivered locally). */
+  async receive(req: SipRequest, flow: SipFlow | null): Promise<SipResponse> {
+    const { user, contacts, store } = this.deps
+    let target: Aor
+    try {
+      target = canonicalAor(req.uri)
+    } catch {
+      return createResponse(req, 416)
+    }
+    if (target !== user.aor) return createResponse(req, 404)
+    const from = parseNameAddr(req.get('From') ?? '')
+    let fromAor: Aor
+    try {
+      fromAor = canonicalAor(from?.uri ?? '')
+    } catch {
+      return createResponse(req, 400, 'Bad From Header')
+    }
+    const contentType = (req.get('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase()
+    if (contentType !== 'text/plain') {
+      return createResponse(req, 415).append('Accept', 'text/plain')
+    }
+    if (req.body.length > MAX_TEXT_BYTES) return createResponse(req, 413)
+    let text: string
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(req.body)
+    } catch {
+      return createResponse(req, 400, 'Body Is Not UTF-8')
+    }
+    const cseq = req.cseq
+    if (!cseq) return createResponse(req, 400, 'Bad CSeq')
+
+    const key = flow?.remotePublicKey?.toString('hex') ?? null
+    const callId = req.callId ?? ''
+    if (!store.seen({ from: fromAor, callId, cseq: cseq.seq })) {
+      const pinned = contacts.get(fromAor)?.publicKey
+      const identity = flow === null ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
+      const record = this.record(randomUUID(), 'in', req, text, key, identity, 'received')
+      await store.add({ ...record, from: fromAor, fromName: from?.displayName ?? null, to: target })
+    }
+    return createResponse(req, 200)
+  }
+
+  private record(
+    id: string,
+    direction: 'in' | 'out',
+    req: SipRequest,
+    text: string,
+    peerKey: string | null,
+    identity: StoredMessage['identity'],
+    status: StoredMessage['status']
+  ): StoredMessage {
+    const from = parseNameAddr(req.get('From') ?? '')
+    return {
+      kind: 'message',
+      id,
+      direction,
+      from: from?.uri ?? '',
+      fromName: from?.displayName ?? null,
+      to: req.uri,
+      contentType: 'text/plain',
+      text,
+      at: new Date().toISOString(),
+      callId: req.callId ?? '',
+      cseq: req.cseq?.seq ?? 0,
+      peerKey,
+      identity,
+      status,
+      sipStatus: null
+    }
+  }
+}

@@ -1,0 +1,8 @@
+export { Peer, type PeerOptions, type PeerStatus, DEFAULT_TIMERS } from './peer.js'
+export { canonicalAor, type Aor } from './identity/aor.js'
+export { fingerprint } from './identity/fingerprint.js'
+export { ContactBook } from './identity/contact-book.js'
+export { loadOrCreateIdentity } from './identity/identity-store.js'
+export { OverlayNode } from './overlay/overlay-node.js'
+export type { LookupTrace, TracedNode } from './overlay/lookup-trace.js'
+export { ParleyError } from './errors.js'

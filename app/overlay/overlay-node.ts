@@ -1,0 +1,223 @@
+import { EventEmitter } from 'node:events'
+import { networkInterfaces } from 'node:os'
+import HyperDHT from 'hyperdht'
+import type { DhtServer, KeyPair, NoiseSecretStream } from 'hyperdht'
+import type { Logger } from 'pino'
+import type { Aor } from '../identity/aor.js'
+import { HostCache, parseHostPort, type HostAddress } from './host-cache.js'
+import { Registration, type RegistrationTimers } from './registration.js'
+import { aorTopic } from './topic.js'
+import { LookupTracer, type LookupTrace } from './lookup-trace.js'
+import { localRecords } from './local-records.js'
+
+export interface OverlayOptions {
+  keyPair: KeyPair
+  /** Data directory for the host cache; none means no cache. */
+  dataDir?: string
+  /** HOST:PORT strings; undefined means the public HyperDHT bootstrap nodes. */
+  bootstrap?: string[]
+  /** Address to bind the DHT socket to. */
+  host?: string
+  port?: number
+  log: Logger
+  registration?: Partial<RegistrationTimers>
+  /** How often a node that started its own overlay tries the configured bootstrap again. */
+  rejoinMs?: number
+  hostCacheSaveMs?: number
+}
+
+/**
+ * `joined`: part of an existing overlay found through a bootstrap or cached node.
+ * `new`: no bootstrap answered, so this node is the first node of an overlay of
+ * its own that others can bootstrap from; it keeps trying to join the configured one.
+ */
+export type OverlayState = 'starting' | 'joined' | 'new' | 'closed'
+
+export interface LookupResult {
+  keys: Buffer[]
+  trace?: LookupTrace
+}
+
+export interface OverlayEvents {
+  connection: [NoiseSecretStream]
+  state: [OverlayState]
+}
+
+const DEFAULT_TIMERS: RegistrationTimers = { refreshMs: 10 * 60_000, retryMs: 5_000 }
+
+export class OverlayNode extends EventEmitter<OverlayEvents> {
+  state: OverlayState = 'starting'
+  dht!: HyperDHT
+  private server: DhtServer | null = null
+  private readonly registrations = new Map<Aor, Registration>()
+  private readonly hostCache: HostCache | null
+  private readonly bootstrap: string[] | undefined
+  private readonly timers: NodeJS.Timeout[] = []
+  private closing: Promise<void> | null = null
+  private readonly log: Logger
+
+  constructor(private readonly opts: OverlayOptions) {
+    super()
+    this.log = opts.log
+    this.hostCache = opts.dataDir ? new HostCache(opts.dataDir) : null
+    this.bootstrap = opts.bootstrap?.map((b) => {
+      parseHostPort(b) // validates; throws with the offending text
+      return b
+    })
+  }
+
+  get publicKey(): Buffer {
+    return this.opts.keyPair.publicKey
+  }
+
+  async start(): Promise<void> {
+    const cached = this.hostCache ? await this.hostCache.load() : { nodes: [] as HostAddress[] }
+    if (cached.error) this.log.warn({ err: cached.error }, 'host cache ignored')
+    const configured = this.bootstrap ?? HyperDHT.BOOTSTRAP
+    const bootstrap = [...configured, ...cached.nodes]
+    this.dht = new HyperDHT({ bootstrap, keyPair: this.opts.keyPair, host: this.opts.host, port: this.opts.port })
+    await this.dht.fullyBootstrapped()
+
+    if (this.dht.toArray().length === 0) {
+      await this.startNewOverlay(configured)
+    } else {
+      this.setState('joined')
+    }
+
+    this.server = this.dht.createServer({}, (stream) => this.emit('connection', stream))
+    await this.server.listen(this.opts.keyPair)
+    if (this.hostCache) this.every(this.opts.hostCacheSaveMs ?? 5 * 60_000, () => this.saveHostCache())
+  }
+
+  /** No bootstrap answered: become the first node of an overlay others can join. */
+  private async startNewOverlay(configured: string[]): Promise<void> {
+    const port = this.dht.address()?.port ?? 0
+    await this.dht.destroy()
+    const advertised = this.opts.host && this.opts.host !== '0.0.0.0' ? this.opts.host : firstLanAddress()
+    this.dht = HyperDHT.bootstrapper(port, advertised, { host: this.opts.host, keyPair: this.opts.keyPair })
+    await this.dht.fullyBootstrapped()
+    this.setState('new')
+    this.log.warn(
+      { bootstrap: configured, address: `${advertised}:${this.dht.address()?.port}` },
+      'no bootstrap node reachable: started a new overlay of our own'
+    )
+    this.every(this.opts.rejoinMs ?? 30_000, () => this.tryRejoin(configured))
+  }
+
+  private async tryRejoin(configured: string[]): Promise<void> {
+    if (this.state !== 'new') return
+    for (const entry of configured) {
+      const { host, port } = parseHostPort(entry)
+      try {
+        await this.dht.ping({ host, port })
+      } catch {
+        continue
+      }
+      this.dht.addNode({ host, port })
+      this.setState('joined')
+      this.log.info({ bootstrap: entry }, 'bootstrap reachable again: joined the overlay')
+      await Promise.all([...this.registrations.values()].map((r) => r.refresh()))
+      return
+    }
+  }
+
+  private setState(state: OverlayState): void {
+    this.state = state
+    this.emit('state', state)
+  }
+
+  /** This node's DHT socket address, for others to bootstrap from. */
+  dhtAddress(): string | null {
+    const a = this.dht?.address()
+    if (!a) return null
+    const host = a.host === '0.0.0.0' ? firstLanAddress() : a.host
+    return `${host}:${a.port}`
+  }
+
+  routingTableSize(): number {
+    return this.dht ? this.dht.toArray().length : 0
+  }
+
+  /** Announce `aor` and keep it announced; resolves after the first attempt. */
+  async register(aor: Aor): Promise<Registration> {
+    let reg = this.registrations.get(aor)
+    if (!reg) {
+      reg = new Registration(() => this.dht, aor, this.opts.keyPair, { ...DEFAULT_TIMERS, ...this.opts.registration }, this.log)
+      this.registrations.set(aor, reg)
+    }
+    await reg.refresh()
+    return reg
+  }
+
+  async unregister(aor: Aor): Promise<void> {
+    const reg = this.registrations.get(aor)
+    if (!reg) return
+    this.registrations.delete(aor)
+    await reg.stop()
+  }
+
+  listRegistrations(): Registration[] {
+    return [...this.registrations.values()]
+  }
+
+  /** The public keys announcing `aor`, optionally with every DHT node contacted. */
+  async lookup(aor: Aor, opts: { trace?: boolean } = {}): Promise<LookupResult> {
+    const topic = aorTopic(aor)
+    const query = this.dht.lookup(topic)
+    const tracer = opts.trace ? new LookupTracer(query, topic) : null
+    const seen = new Map<string, Buffer>()
+    for (const key of localRecords(this.dht, topic)) seen.set(key.toString('hex'), key)
+    try {
+      for await (const reply of query) {
+        const peers = reply.peers ?? []
+        if (tracer && peers.length) tracer.noteRecords(reply.from, peers.length)
+        for (const p of peers) seen.set(p.publicKey.toString('hex'), p.publicKey)
+      }
+    } catch (err) {
+      // An empty overlay has nobody to ask; that is "not found", not a failure.
+      this.log.debug({ err: (err as Error).message }, 'lookup query ended with an error')
+    }
+    return { keys: [...seen.values()], ...(tracer ? { trace: tracer.finish() } : {}) }
+  }
+
+  /** Open an encrypted stream to the peer holding `publicKey`. */
+  connect(publicKey: Buffer): NoiseSecretStream {
+    return this.dht.connect(publicKey, { keyPair: this.opts.keyPair })
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => {
+      fn().catch((err: Error) => this.log.warn({ err: err.message }, 'periodic overlay task failed'))
+    }, ms)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  private async saveHostCache(): Promise<void> {
+    if (!this.hostCache || !this.dht || this.dht.destroyed) return
+    await this.hostCache.save(this.dht.toArray({ limit: 64 }))
+  }
+
+  /** Graceful leave: withdraw registrations, remember good nodes, close. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const t of this.timers) clearInterval(t)
+      if (this.dht) {
+        await Promise.all([...this.registrations.values()].map((r) => r.stop()))
+        await this.saveHostCache().catch((err: Error) => this.log.warn({ err: err.message }, 'host cache not saved'))
+        if (this.server) await this.server.close().catch(() => {})
+        await this.dht.destroy()
+      }
+      this.registrations.clear()
+      this.setState('closed')
+    })()
+    return this.closing
+  }
+}
+
+function firstLanAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}

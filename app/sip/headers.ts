@@ -1,0 +1,45 @@
+/** RFC 3261 §7.3.3 and later RFCs: compact header forms and their full names. */
+export const COMPACT_FORMS: Record<string, string> = {
+  a: 'Accept-Contact',
+  b: 'Referred-By',
+  c: 'Content-Type',
+  d: 'Request-Disposition',
+  e: 'Content-Encoding',
+  f: 'From',
+  i: 'Call-ID',
+  j: 'Reject-Contact',
+  k: 'Supported',
+  l: 'Content-Length',
+  m: 'Contact',
+  o: 'Event',
+  r: 'Refer-To',
+  s: 'Subject',
+  t: 'To',
+  u: 'Allow-Events',
+  v: 'Via',
+  x: 'Session-Expires',
+  y: 'Identity'
+}
+
+const CANONICAL = new Map(
+  [
+    ...Object.values(COMPACT_FORMS),
+    'CSeq', 'Max-Forwards', 'Allow', 'Accept', 'Date', 'Expires', 'Route', 'Record-Route',
+    'User-Agent', 'Server', 'WWW-Authenticate', 'Authorization', 'Proxy-Authenticate',
+    'Proxy-Authorization', 'Proxy-Require', 'Require', 'Unsupported', 'Min-Expires', 'Warning'
+  ].map((name) => [name.toLowerCase(), name])
+)
+
+/** The key under which a header is looked up: full name, lower case. */
+export function headerKey(name: string): string {
+  const lower = name.toLowerCase()
+  return (COMPACT_FORMS[lower] ?? lower).toLowerCase()
+}
+
+/** The conventional spelling of a header name, for messages we create. */
+export function canonicalHeaderName(name: string): string {
+  return CANONICAL.get(headerKey(name)) ?? name
+}
+
+// RFC 3261 §25.1 token characters
+export const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/

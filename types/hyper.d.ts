@@ -1,0 +1,138 @@
+// Minimal declarations for the Holepunch modules Parley uses; they ship none.
+// Only the surface Parley touches is typed.
+
+declare module 'sodium-universal' {
+  const sodium: {
+    crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array): void
+    crypto_sign_keypair(pk: Uint8Array, sk: Uint8Array): void
+    crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
+    crypto_sign_ed25519_sk_to_pk(pk: Uint8Array, sk: Uint8Array): void
+    crypto_sign_PUBLICKEYBYTES: number
+    crypto_sign_SECRETKEYBYTES: number
+    randombytes_buf(out: Uint8Array): void
+  }
+  export default sodium
+}
+
+declare module 'hyperdht' {
+  import { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+
+  export interface KeyPair { publicKey: Buffer; secretKey: Buffer }
+  export interface DhtNodeAddress { host: string; port: number; id?: Buffer | null }
+  export interface DhtReply {
+    from: { id: Buffer | null; host: string; port: number }
+    to: { host: string; port: number } | null
+    rtt?: number
+    error?: number
+    closerNodes: Array<{ host: string; port: number; id?: Buffer }> | null
+    peers?: Array<{ publicKey: Buffer; relayAddresses: Array<{ host: string; port: number }> }>
+  }
+  export interface DhtQuery extends AsyncIterable<DhtReply> {
+    closestReplies: DhtReply[]
+    closestNodes: DhtNodeAddress[]
+    finished(): Promise<void>
+    destroy(err?: Error): void
+  }
+  export interface NoiseSecretStream extends Duplex {
+    remotePublicKey: Buffer
+    publicKey: Buffer
+    rawStream: { remoteHost?: string; remotePort?: number } | null
+    opened: Promise<boolean>
+    userData: unknown
+  }
+  export interface DhtServer extends EventEmitter {
+    listen(keyPair?: KeyPair): Promise<void>
+    close(): Promise<void>
+    address(): { host: string; port: number; publicKey: Buffer } | null
+    relayAddresses: Array<{ host: string; port: number }>
+  }
+  export interface DhtOptions {
+    bootstrap?: Array<string | { host: string; port: number }> | false
+    keyPair?: KeyPair
+    port?: number
+    host?: string
+    ephemeral?: boolean
+    firewalled?: boolean
+    anyPort?: boolean
+  }
+
+  class HyperDHT extends EventEmitter {
+    constructor(opts?: DhtOptions)
+    static keyPair(seed?: Uint8Array): KeyPair
+    static bootstrapper(port: number, host: string, opts?: DhtOptions): HyperDHT
+    static BOOTSTRAP: string[]
+    readonly defaultKeyPair: KeyPair
+    readonly destroyed: boolean
+    readonly ephemeral: boolean
+    readonly firewalled: boolean
+    readonly randomized: boolean
+    readonly bootstrapped: boolean
+    readonly table: { id: Buffer; k: number; closest(target: Buffer, k?: number): DhtNodeAddress[] }
+    readonly udx: { bytesTransmitted: number; bytesReceived: number; packetsTransmitted: number; packetsReceived: number }
+    stats: { queries: { active: number; total: number } }
+    fullyBootstrapped(): Promise<void>
+    ready(): Promise<void>
+    address(): { host: string; port: number; family: number } | null
+    remoteAddress(): { host: string; port: number } | null
+    toArray(opts?: { limit?: number }): Array<{ host: string; port: number }>
+    addNode(node: { host: string; port: number }): void
+    ping(node: { host: string; port: number }, opts?: { retry?: boolean }): Promise<unknown>
+    lookup(target: Buffer, opts?: Record<string, unknown>): DhtQuery
+    announce(target: Buffer, keyPair: KeyPair, relayAddresses?: Array<{ host: string; port: number }>, opts?: Record<string, unknown>): DhtQuery
+    unannounce(target: Buffer, keyPair: KeyPair, opts?: Record<string, unknown>): Promise<void>
+    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseSecretStream
+    createServer(opts?: Record<string, unknown>, onconnection?: (stream: NoiseSecretStream) => void): DhtServer
+    destroy(opts?: { force?: boolean }): Promise<void>
+  }
+  export default HyperDHT
+}
+
+declare module 'hyperdht/testnet.js' {
+  import type HyperDHT from 'hyperdht'
+  interface Testnet {
+    nodes: HyperDHT[]
+    bootstrap: Array<{ host: string; port: number }>
+    createNode(opts?: Record<string, unknown>): HyperDHT
+    destroy(): Promise<void>
+  }
+  function createTestnet(size?: number, opts?: { host?: string; port?: number; bootstrap?: Array<{ host: string; port: number }> }): Promise<Testnet>
+  export default createTestnet
+}
+
+declare module 'protomux' {
+  import type { Duplex } from 'node:stream'
+  export interface ProtomuxMessage<T> { send(value: T): boolean }
+  export interface ProtomuxChannel {
+    open(handshake?: unknown): void
+    close(): void
+    addMessage<T>(opts: { encoding: unknown; onmessage: (value: T) => void }): ProtomuxMessage<T>
+    readonly opened: boolean
+    readonly closed: boolean
+  }
+  class Protomux {
+    static from(stream: Duplex): Protomux
+    createChannel(opts: {
+      protocol: string
+      id?: Buffer | null
+      handshake?: unknown
+      onopen?: (handshake: unknown) => void
+      onclose?: () => void
+      ondestroy?: () => void
+    }): ProtomuxChannel | null
+    pair(opts: { protocol: string; id?: Buffer | null }, notify: (id: Buffer | null) => void): void
+    unpair(opts: { protocol: string; id?: Buffer | null }): void
+    destroy(err?: Error): void
+  }
+  export default Protomux
+}
+
+declare module 'hyperdht/lib/messages.js' {
+  const messages: { peer: Parameters<typeof import('compact-encoding').encode>[0] }
+  export default messages
+}
+
+declare module 'z32' {
+  const z32: { encode(buf: Uint8Array): string; decode(s: string): Buffer }
+  export default z32
+}
