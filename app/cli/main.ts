@@ -1,0 +1,172 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { ParleyError, errorCode } from '../errors.js'
+import { canonicalAor } from '../identity/aor.js'
+import { parseHostPort } from '../overlay/host-cache.js'
+import { controlRequest } from './control-client.js'
+import { defaultDataDir } from './data-dir.js'
+import { formatHuman } from './format.js'
+import { serve } from './serve.js'
+import { runTestnet } from './testnet.js'
+
+const USAGE = `usage: parley <command> [options]
+
+  testnet [--nodes N] [--host IP]          run a local HyperDHT testnet; prints {"bootstrap":[…]}
+  serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
+                                           run a headless peer; prints {"event":"ready",…}
+  status [--json]                          role, overlay, connections, registrations
+  lookup AOR [--trace] [--json]            public keys announcing AOR (with the DHT path)
+  send AOR TEXT [--json]                   send an instant message; prints the final SIP status
+  inbox [--json]                           received messages
+  contacts [list | pin AOR KEY | remove AOR] [--json]
+                                           pinned buddy keys
+
+  Every command but testnet takes --data-dir DIR (default: ${defaultDataDir()}).
+  --log-level trace|debug|info|warn|error|silent sets serve's stderr log.`
+
+type Options = NonNullable<ParseArgsConfig['options']>
+const DATA_DIR: Options = { 'data-dir': { type: 'string' } }
+const JSON_FLAG: Options = { json: { type: 'boolean' } }
+
+const COMMANDS: Record<string, { options: Options; positionals: [number, number] }> = {
+  testnet: { options: { nodes: { type: 'string' }, host: { type: 'string' } }, positionals: [0, 0] },
+  serve: {
+    options: {
+      ...DATA_DIR,
+      aor: { type: 'string' },
+      name: { type: 'string' },
+      bootstrap: { type: 'string' },
+      'dht-host': { type: 'string' },
+      'dht-port': { type: 'string' },
+      'log-level': { type: 'string' }
+    },
+    positionals: [0, 0]
+  },
+  status: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 0] },
+  lookup: { options: { ...DATA_DIR, ...JSON_FLAG, trace: { type: 'boolean' } }, positionals: [1, 1] },
+  send: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [2, 2] },
+  inbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 0] },
+  contacts: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 3] }
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/** Runs one CLI invocation; returns the process exit code. */
+export async function main(argv: string[], io = { out: (s: string) => process.stdout.write(s + '\n'), err: (s: string) => process.stderr.write(s + '\n') }): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    io.out(USAGE)
+    return command === undefined ? 2 : 0
+  }
+  if (command === '--version' || command === 'version') {
+    io.out(version())
+    return 0
+  }
+  const spec = COMMANDS[command]
+  try {
+    if (!spec) throw ParleyError.USAGE(`unknown command ${JSON.stringify(command)} (see parley --help)`)
+    let parsed
+    try {
+      parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true })
+    } catch (err) {
+      throw ParleyError.USAGE((err as Error).message.split(/\.\s|\n/)[0] ?? 'bad arguments')
+    }
+    const { values, positionals } = parsed
+    const [min, max] = spec.positionals
+    if (positionals.length < min || positionals.length > max) {
+      throw ParleyError.USAGE(`${command} takes ${min === max ? min : `${min}–${max}`} argument(s), got ${positionals.length} (see parley --help)`)
+    }
+    const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir()
+    const json = values.json === true
+    const emit = (line: object) => io.out(JSON.stringify(line))
+    const show = (result: unknown) => io.out(json ? JSON.stringify(result) : formatHuman(command, result))
+
+    switch (command) {
+      case 'testnet': {
+        const nodes = intFlag(values.nodes, 'nodes', 10, 1, 100_000)
+        await runTestnet(nodes, (values.host as string | undefined) ?? '127.0.0.1', emit)
+        return 0
+      }
+      case 'serve': {
+        const aor = values.aor as string | undefined
+        if (aor !== undefined) canonicalAor(aor)
+        const logLevel = values['log-level'] as string | undefined
+        if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw ParleyError.USAGE(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+        await serve(
+          {
+            dataDir,
+            aor,
+            displayName: values.name as string | undefined,
+            bootstrap: bootstrapFlag(values.bootstrap as string | undefined),
+            dhtHost: values['dht-host'] as string | undefined,
+            dhtPort: values['dht-port'] === undefined ? undefined : intFlag(values['dht-port'], 'dht-port', 0, 1, 65535),
+            logLevel
+          },
+          emit
+        )
+        return 0
+      }
+      case 'status':
+        show(await controlRequest(dataDir, 'status', {}))
+        return 0
+      case 'lookup': {
+        const aor = canonicalAor(positionals[0] as string)
+        const result = (await controlRequest(dataDir, 'lookup', { aor, trace: values.trace === true })) as { keys: string[] }
+        show(result)
+        return result.keys.length ? 0 : 1
+      }
+      case 'send': {
+        const to = canonicalAor(positionals[0] as string)
+        const result = (await controlRequest(dataDir, 'send', { to, text: positionals[1] as string })) as { status: number }
+        show(result)
+        return result.status >= 200 && result.status < 300 ? 0 : 1
+      }
+      case 'inbox':
+        show(await controlRequest(dataDir, 'inbox', {}))
+        return 0
+      case 'contacts':
+        show(await contacts(dataDir, positionals))
+        return 0
+    }
+    return 2
+  } catch (err) {
+    const code = errorCode(err)
+    const usage = code === 'USAGE' || code === 'BAD_AOR' || code === 'BAD_REQUEST'
+    io.err(`parley ${command}: ${(err as Error).message}${code && !usage ? ` [${code}]` : ''}`)
+    return usage ? 2 : 1
+  }
+}
+
+async function contacts(dataDir: string, args: string[]): Promise<unknown> {
+  const [action = 'list', aor, key] = args
+  if (action === 'list' && args.length <= 1) return controlRequest(dataDir, 'contacts.list', {})
+  if (action === 'pin' && aor && key) return controlRequest(dataDir, 'contacts.pin', { aor: canonicalAor(aor), publicKey: key.toLowerCase() })
+  if (action === 'remove' && aor && !key) return controlRequest(dataDir, 'contacts.remove', { aor: canonicalAor(aor) })
+  throw ParleyError.USAGE('contacts takes: list | pin AOR KEY | remove AOR')
+}
+
+function intFlag(raw: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!/^\d+$/.test(String(raw)) || n < min || n > max) throw ParleyError.USAGE(`--${name} must be an integer from ${min} to ${max}`)
+  return n
+}
+
+function bootstrapFlag(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  if (list.length === 0) throw ParleyError.USAGE('--bootstrap needs HOST:PORT[,HOST:PORT…]')
+  for (const entry of list) {
+    try {
+      parseHostPort(entry)
+    } catch (err) {
+      throw ParleyError.USAGE(`--bootstrap: ${(err as Error).message}`)
+    }
+  }
+  return list
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
