@@ -171,33 +171,30 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     }
     const req = message as SipRequest
     if (req.method === 'ACK') return
-    let response: SipResponse
+    let handled: { response: SipResponse; stored?: StoredMessage }
     try {
-      response = await this.handleRequest(req, flow)
+      handled = await this.handleRequest(req, flow)
     } catch (err) {
       this.log.error({ err, method: req.method }, 'request handler failed')
-      response = createResponse(req, 500)
+      handled = { response: createResponse(req, 500) }
     }
-    flow.send(response)
-    if (req.method === 'MESSAGE' && response.status === 200) {
-      const latest = this.store.list({ direction: 'in' }).at(-1)
-      if (latest) this.emit('message', latest)
-    }
+    flow.send(handled.response)
+    if (handled.stored) this.emit('message', handled.stored)
   }
 
-  private async handleRequest(req: SipRequest, flow: PeerSipFlow): Promise<SipResponse> {
+  private async handleRequest(req: SipRequest, flow: PeerSipFlow): Promise<{ response: SipResponse; stored?: StoredMessage }> {
     // RFC 3261 §8.1.1: these six headers are mandatory in every request.
     for (const name of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) {
-      if (!req.get(name)) return createResponse(req, 400, `Missing ${name}`)
+      if (!req.get(name)) return { response: createResponse(req, 400, `Missing ${name}`) }
     }
-    if (req.cseq?.method !== req.method) return createResponse(req, 400, 'CSeq Method Mismatch')
+    if (req.cseq?.method !== req.method) return { response: createResponse(req, 400, 'CSeq Method Mismatch') }
     switch (req.method) {
       case 'MESSAGE':
         return this.pager.receive(req, flow)
       case 'OPTIONS':
-        return createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain')
+        return { response: createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain') }
       default:
-        return createResponse(req, 405).append('Allow', ALLOW)
+        return { response: createResponse(req, 405).append('Allow', ALLOW) }
     }
   }
 

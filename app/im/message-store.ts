@@ -52,12 +52,16 @@ export class MessageStore {
 
   static async open(dataDir: string, log: Logger): Promise<MessageStore> {
     const store = new MessageStore(dataDir, log)
-    await store.load()
+    const tornTail = await store.load()
     store.file = await open(store.path, 'a', 0o600)
+    // A crash mid-append leaves a line without its newline; start a fresh line so
+    // the next record is not glued onto (and lost with) the torn one.
+    if (tornTail) await store.file.appendFile('\n')
     return store
   }
 
-  private async load(): Promise<void> {
+  /** Reads the file; true when it ends without a newline. */
+  private async load(): Promise<boolean> {
     let text = ''
     try {
       text = await readFile(this.path, 'utf8')
@@ -79,6 +83,7 @@ export class MessageStore {
       this.apply(parsed.data)
     }
     if (this.skippedLines) this.log.warn({ path: this.path, skipped: this.skippedLines }, 'skipped unreadable lines in the message store')
+    return text.length > 0 && !text.endsWith('\n')
   }
 
   private apply(line: z.infer<typeof Line>): void {

@@ -67,7 +67,7 @@ export class Pager {
 
     if (to === user.aor) {
       // A note to self never leaves this peer.
-      const response = await this.receive(request, null)
+      const { response } = await this.receive(request, null)
       return result(response.status, response.reason, { publicKey: user.publicKey.toString('hex'), identity: 'self' })
     }
 
@@ -114,46 +114,49 @@ export class Pager {
     return req
   }
 
-  /** A MESSAGE for one of our users arrived over `flow` (null: delivered locally). */
-  async receive(req: SipRequest, flow: SipFlow | null): Promise<SipResponse> {
+  /**
+   * A MESSAGE for one of our users arrived over `flow` (null: delivered locally).
+   * `stored` is the new inbox entry; absent for refusals and retransmissions.
+   */
+  async receive(req: SipRequest, flow: SipFlow | null): Promise<{ response: SipResponse; stored?: StoredMessage }> {
+    const response = (status: number, reason?: string) => ({ response: createResponse(req, status, reason) })
     const { user, contacts, store } = this.deps
     let target: Aor
     try {
       target = canonicalAor(req.uri)
     } catch {
-      return createResponse(req, 416)
+      return response(416)
     }
-    if (target !== user.aor) return createResponse(req, 404)
+    if (target !== user.aor) return response(404)
     const from = parseNameAddr(req.get('From') ?? '')
     let fromAor: Aor
     try {
       fromAor = canonicalAor(from?.uri ?? '')
     } catch {
-      return createResponse(req, 400, 'Bad From Header')
+      return response(400, 'Bad From Header')
     }
     const contentType = (req.get('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase()
     if (contentType !== 'text/plain') {
-      return createResponse(req, 415).append('Accept', 'text/plain')
+      return { response: createResponse(req, 415).append('Accept', 'text/plain') }
     }
-    if (req.body.length > MAX_TEXT_BYTES) return createResponse(req, 413)
+    if (req.body.length > MAX_TEXT_BYTES) return response(413)
     let text: string
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(req.body)
     } catch {
-      return createResponse(req, 400, 'Body Is Not UTF-8')
+      return response(400, 'Body Is Not UTF-8')
     }
     const cseq = req.cseq
-    if (!cseq) return createResponse(req, 400, 'Bad CSeq')
+    if (!cseq) return response(400, 'Bad CSeq')
 
     const key = flow?.remotePublicKey?.toString('hex') ?? null
     const callId = req.callId ?? ''
-    if (!store.seen({ from: fromAor, callId, cseq: cseq.seq })) {
-      const pinned = contacts.get(fromAor)?.publicKey
-      const identity = flow === null ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
-      const record = this.record(randomUUID(), 'in', req, text, key, identity, 'received')
-      await store.add({ ...record, from: fromAor, fromName: from?.displayName ?? null, to: target })
-    }
-    return createResponse(req, 200)
+    if (store.seen({ from: fromAor, callId, cseq: cseq.seq })) return response(200) // retransmission
+    const pinned = contacts.get(fromAor)?.publicKey
+    const identity = flow === null ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
+    const stored = { ...this.record(randomUUID(), 'in', req, text, key, identity, 'received'), from: fromAor, fromName: from?.displayName ?? null, to: target }
+    await store.add(stored)
+    return { ...response(200), stored }
   }
 
   private record(

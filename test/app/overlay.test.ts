@@ -152,3 +152,13 @@ test('with no bootstrap reachable a node starts a new overlay others can join', 
   assert.equal((await first.sendMessage('sip:settler@example.org', 'hi settler')).status, 200)
   assert.deepEqual(first.inbox().map((m) => m.text), ['hi pioneer'])
 })
+
+test('the host cache bootstraps a restart whose configured bootstrap is gone', async () => {
+  const dataDir = await lab.tempDir()
+  const first = await lab.peer('sip:cached@example.org', { dataDir })
+  await first.close()
+  const again = await lab.peer('sip:cached@example.org', { dataDir, bootstrap: ['127.0.0.1:9'] })
+  assert.equal(again.status().overlay.state, 'joined')
+  const other = await lab.peer('sip:checker@example.org')
+  assert.deepEqual((await other.lookup('sip:cached@example.org')).keys.map(hex), [hex(again.identity.keyPair.publicKey)])
+})
