@@ -1,33 +1,18 @@
-import { Peer } from '../peer.js'
+import { Peer, type PeerOptions } from '../peer.js'
 import { createLogger } from '../log.js'
 import { startControlServer } from './control-server.js'
 import { controlSocketPath, socketAnswers } from './control-socket.js'
 import { ParleyError } from '../errors.js'
 
-export interface ServeOptions {
-  dataDir: string
-  aor?: string
-  displayName?: string
-  bootstrap?: string[]
-  dhtHost?: string
-  dhtPort?: number
-  logLevel?: string
-}
+export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & { logLevel?: string }
 
 /** `parley serve`: a headless peer. One JSON line per event on stdout. */
 export async function serve(opts: ServeOptions, out: (line: object) => void): Promise<void> {
   const log = createLogger(opts.logLevel)
   // Refuse early, before touching the DHT, if a peer already runs on this data dir.
   if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
-  const peer = await Peer.start({
-    dataDir: opts.dataDir,
-    aor: opts.aor,
-    displayName: opts.displayName,
-    bootstrap: opts.bootstrap,
-    dhtHost: opts.dhtHost,
-    dhtPort: opts.dhtPort,
-    log
-  })
+  const { logLevel: _, ...peerOptions } = opts
+  const peer = await Peer.start({ ...peerOptions, log })
   let control
   try {
     control = await startControlServer(peer, opts.dataDir, log)
