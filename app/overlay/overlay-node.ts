@@ -114,9 +114,10 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
         continue
       }
       this.dht.addNode({ host, port })
-      this.setState('joined')
-      this.log.info({ bootstrap: entry }, 'bootstrap reachable again: joined the overlay')
+      this.state = 'joined' // before re-announcing, so a second tick does not rejoin again
       await Promise.all([...this.registrations.values()].map((r) => r.refresh()))
+      this.log.info({ bootstrap: entry }, 'bootstrap reachable again: joined the overlay')
+      this.emit('state', 'joined')
       return
     }
   }

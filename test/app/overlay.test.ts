@@ -162,3 +162,24 @@ test('the host cache bootstraps a restart whose configured bootstrap is gone', a
   const other = await lab.peer('sip:checker@example.org')
   assert.deepEqual((await other.lookup('sip:cached@example.org')).keys.map(hex), [hex(again.identity.keyPair.publicKey)])
 })
+
+test('a node that started its own overlay joins the configured one when it appears', async () => {
+  const { createSocket } = await import('node:dgram')
+  const probe = createSocket('udp4')
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()))
+  const port = probe.address().port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+
+  const loner = await lab.peer('sip:loner@example.org', { bootstrap: [`127.0.0.1:${port}`], timers: { rejoinMs: 300 } })
+  assert.equal(loner.status().overlay.state, 'new')
+  const createTestnet = (await import('hyperdht/testnet.js')).default
+  const late = await createTestnet(5, { host: '127.0.0.1', port })
+  lab.onTeardown(() => late.destroy())
+  await new Promise<void>((resolve) => loner.overlay.once('state', () => resolve()))
+  assert.equal(loner.status().overlay.state, 'joined')
+  assert.ok((loner.status().registrations[0]?.storedAt ?? 0) > 0, 'registration re-announced to the joined overlay')
+
+  const newcomer = await lab.peer('sip:newcomer@example.org', { bootstrap: [`127.0.0.1:${port}`] })
+  assert.deepEqual((await newcomer.lookup('sip:loner@example.org')).keys.map(hex), [hex(loner.identity.keyPair.publicKey)])
+  assert.equal((await newcomer.sendMessage('sip:loner@example.org', 'found you')).status, 200)
+})
