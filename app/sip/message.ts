@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { canonicalHeaderName, headerKey } from './headers.js'
+import { parseCSeq, parseVia, splitList } from './header-values.js'
 
 export interface SipHeader {
   /** The name as received or written; lookups go through headerKey(). */
@@ -11,6 +12,8 @@ export interface SipHeader {
 export abstract class SipMessage {
   headers: SipHeader[] = []
   body: Buffer = Buffer.alloc(0)
+  /** Set by the parser when the message was framed but is not well formed; the core answers 400. */
+  defect: string | null = null
 
   abstract startLine(): string
 
@@ -22,7 +25,18 @@ export abstract class SipMessage {
   /** Every value of a header, splitting comma-separated lists (§7.3.1) outside quotes and <>. */
   getAll(name: string): string[] {
     const key = headerKey(name)
-    return this.headers.filter((h) => headerKey(h.name) === key).flatMap((h) => splitList(h.value))
+    return this.headers
+      .filter((h) => headerKey(h.name) === key)
+      .flatMap((h) => splitList(h.value) ?? [h.value])
+      .filter((v) => v.length > 0)
+  }
+
+  /** How many header lines carry this header. */
+  count(name: string): number {
+    const key = headerKey(name)
+    let n = 0
+    for (const h of this.headers) if (headerKey(h.name) === key) n++
+    return n
   }
 
   set(name: string, value: string): this {
@@ -49,14 +63,13 @@ export abstract class SipMessage {
   }
 
   get cseq(): { seq: number; method: string } | undefined {
-    const m = /^\s*(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*$/.exec(this.get('CSeq') ?? '')
-    return m ? { seq: Number(m[1]), method: m[2] as string } : undefined
+    return parseCSeq(this.get('CSeq') ?? '') ?? undefined
   }
 
   /** The branch parameter of the top Via (RFC 3261 §8.1.1.7). */
   get topBranch(): string | undefined {
     const via = this.getAll('Via')[0]
-    return via ? /;\s*branch=([^;,\s]+)/i.exec(via)?.[1] : undefined
+    return (via && parseVia(via)?.branch) || undefined
   }
 
   /** Wire form; Content-Length always states the body's byte length (§20.14). */
@@ -147,26 +160,4 @@ export function newBranch(): string {
 
 export function newCallId(): string {
   return randomBytes(16).toString('hex')
-}
-
-function splitList(value: string): string[] {
-  const out: string[] = []
-  let depth = 0
-  let quoted = false
-  let start = 0
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]
-    if (quoted) {
-      if (ch === '\\') i++
-      else if (ch === '"') quoted = false
-    } else if (ch === '"') quoted = true
-    else if (ch === '<') depth++
-    else if (ch === '>') depth = Math.max(0, depth - 1)
-    else if (ch === ',' && depth === 0) {
-      out.push(value.slice(start, i).trim())
-      start = i + 1
-    }
-  }
-  out.push(value.slice(start).trim())
-  return out.filter((v) => v.length > 0)
 }
