@@ -5,9 +5,11 @@ import { loadOrCreateIdentity, type Identity } from './identity/identity-store.j
 import { ContactBook } from './identity/contact-book.js'
 import { OverlayNode, type LookupResult, type OverlayState } from './overlay/overlay-node.js'
 import { PeerConnections } from './overlay/peer-connections.js'
-import type { PeerSipFlow } from './overlay/peer-sip-flow.js'
-import { ClientTransactions } from './sip/client-transactions.js'
-import { createResponse, SipRequest, SipResponse, type SipMessage } from './sip/message.js'
+import { createResponse, type SipRequest, type SipResponse } from './sip/message.js'
+import { sendRequest } from './sip/transaction/send-request.js'
+import type { SipFlow } from './sip/transport.js'
+import { SipStack, type SipOptions } from './sip-stack.js'
+import { ALLOW } from './sip/sip-core.js'
 import type { FramerLimits } from './sip/stream-framer.js'
 import { MessageStore, type StoredMessage } from './im/message-store.js'
 import { Pager, type SendResult } from './im/pager.js'
@@ -34,6 +36,8 @@ export interface PeerOptions {
   log?: Logger
   timers?: Partial<PeerTimers>
   limits?: FramerLimits
+  /** The SIP proxy/registrar for standard phones (transports off unless given). */
+  sip?: SipOptions
 }
 
 export const DEFAULT_TIMERS: PeerTimers = {
@@ -54,9 +58,8 @@ export interface PeerStatus {
   connections: number
   registrations: Array<{ aor: Aor; state: string; lastAnnouncedAt: string | null; storedAt: number; error: string | null }>
   messages: { received: number; sent: number }
+  sip: { transports: Array<{ transport: string; host: string; port: number }>; boundAors: number; transactions: { server: number; client: number } }
 }
-
-const ALLOW = 'MESSAGE, OPTIONS'
 
 /**
  * A Parley peer: one user's identity, their presence on the overlay, SIP over
@@ -72,12 +75,11 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     readonly store: MessageStore,
     readonly overlay: OverlayNode,
     readonly connections: PeerConnections,
-    private readonly transactions: ClientTransactions,
+    readonly sip: SipStack,
     private readonly pager: Pager,
     private readonly log: Logger
   ) {
     super()
-    connections.on('flow', (flow) => flow.on('message', (m) => void this.onSipMessage(m, flow)))
   }
 
   static async start(opts: PeerOptions): Promise<Peer> {
@@ -98,27 +100,53 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs },
       rejoinMs: timers.rejoinMs
     })
+    let sip: SipStack | null = null
     try {
       await overlay.start()
+      const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
+      let pager: Pager | null = null
+      const flowTo = (key: Buffer) => connections.flowTo(key)
+      sip = await SipStack.start(
+        { ...opts.sip, timers: { T1: Math.min(500, timers.timerFMs / 64), ...opts.sip?.timers } },
+        {
+          dataDir: opts.dataDir,
+          publicKey: identity.keyPair.publicKey,
+          localAors: () => [aor],
+          overlayLookup: async (a) => (await overlay.lookup(a)).keys,
+          flowTo,
+          local: (req, flow) => localRequest(req, flow, pager),
+          log
+        }
+      )
+      const stack = sip
+      connections.on('flow', (flow) => stack.core.attachFlow(flow))
+      pager = new Pager({
+        user: { aor, displayName: identity.displayName, publicKey: identity.keyPair.publicKey },
+        contacts,
+        store,
+        request: (flow, req) => sendRequest(stack.layer, { kind: 'flow', flow }, req),
+        lookup: async (a) => (await overlay.lookup(a)).keys,
+        flowTo,
+        loopback: () => stack.loopback(),
+        log
+      })
+      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, log)
+      // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
+      stack.bindings.on('aor-added', (a) => {
+        if (a !== aor) void overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed'))
+      })
+      stack.bindings.on('aor-removed', (a) => {
+        if (a !== aor) void overlay.unregister(a)
+      })
+      pager.on('received', (m) => peer.emit('message', m))
+      await overlay.register(aor)
+      return peer
     } catch (err) {
+      await sip?.close()
       await store.close()
       await overlay.close().catch(() => {})
       throw err
     }
-    const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
-    const transactions = new ClientTransactions(timers.timerFMs)
-    const pager = new Pager({
-      user: { aor, displayName: identity.displayName, publicKey: identity.keyPair.publicKey },
-      contacts,
-      store,
-      transactions,
-      lookup: async (a) => (await overlay.lookup(a)).keys,
-      flowTo: (key) => connections.flowTo(key),
-      log
-    })
-    const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, transactions, pager, log)
-    await overlay.register(aor)
-    return peer
   }
 
   get aor(): Aor {
@@ -160,52 +188,38 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         storedAt: r.storedAt,
         error: r.lastError
       })),
-      messages: { received: this.store.list({ direction: 'in' }).length, sent: this.store.list({ direction: 'out' }).length }
-    }
-  }
-
-  private async onSipMessage(message: SipMessage, flow: PeerSipFlow): Promise<void> {
-    if (message instanceof SipResponse) {
-      this.transactions.onResponse(message)
-      return
-    }
-    const req = message as SipRequest
-    if (req.method === 'ACK') return
-    let handled: { response: SipResponse; stored?: StoredMessage }
-    try {
-      handled = await this.handleRequest(req, flow)
-    } catch (err) {
-      this.log.error({ err, method: req.method }, 'request handler failed')
-      handled = { response: createResponse(req, 500) }
-    }
-    flow.send(handled.response)
-    if (handled.stored) this.emit('message', handled.stored)
-  }
-
-  private async handleRequest(req: SipRequest, flow: PeerSipFlow): Promise<{ response: SipResponse; stored?: StoredMessage }> {
-    // RFC 3261 §8.1.1: these six headers are mandatory in every request.
-    for (const name of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) {
-      if (!req.get(name)) return { response: createResponse(req, 400, `Missing ${name}`) }
-    }
-    if (req.cseq?.method !== req.method) return { response: createResponse(req, 400, 'CSeq Method Mismatch') }
-    switch (req.method) {
-      case 'MESSAGE':
-        return this.pager.receive(req, flow)
-      case 'OPTIONS':
-        return { response: createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain') }
-      default:
-        return { response: createResponse(req, 405).append('Allow', ALLOW) }
+      messages: { received: this.store.list({ direction: 'in' }).length, sent: this.store.list({ direction: 'out' }).length },
+      sip: {
+        transports: this.sip.transports.map((t) => ({ transport: t.name, host: t.local.host, port: t.local.port })),
+        boundAors: this.sip.bindings.aorCount,
+        transactions: this.sip.layer.size
+      }
     }
   }
 
   /** Graceful shutdown: unannounce, close streams and files. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.transactions.cancelAll('peer closing')
+      await this.sip.close()
       await this.overlay.close()
       this.connections.closeAll()
       await this.store.close()
     })()
     return this.closing
+  }
+}
+
+/** Requests for the peer's own user: instant messages to the inbox, OPTIONS answered here. */
+async function localRequest(req: SipRequest, flow: SipFlow | null, pager: Pager | null): Promise<SipResponse> {
+  switch (req.method) {
+    case 'MESSAGE':
+      return pager ? (await pager.receive(req, flow)).response : createResponse(req, 503)
+    case 'OPTIONS':
+      return createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain')
+    case 'INVITE':
+      // Calls belong to the UI's user agent (a later issue): nobody answers yet.
+      return createResponse(req, 480, 'No User Agent Registered')
+    default:
+      return createResponse(req, 405).append('Allow', 'MESSAGE, OPTIONS')
   }
 }

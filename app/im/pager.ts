@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import z32 from 'z32'
+import { EventEmitter } from 'node:events'
+import { peerHost } from '../sip/proxy/local-addresses.js'
 import type { Logger } from 'pino'
 import { canonicalAor, type Aor } from '../identity/aor.js'
 import type { ContactBook } from '../identity/contact-book.js'
 import { errorCode } from '../errors.js'
 import { createResponse, newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../sip/message.js'
-import type { ClientTransactions } from '../sip/client-transactions.js'
+import type { TransactionOutcome } from '../sip/transaction/send-request.js'
 import { parseNameAddr, quoteDisplayName } from '../sip/name-addr.js'
 import type { SipFlow } from '../sip/transport.js'
 import type { MessageStore, StoredMessage } from './message-store.js'
@@ -34,27 +35,28 @@ export interface PagerDeps {
   user: LocalUser
   contacts: ContactBook
   store: MessageStore
-  transactions: ClientTransactions
+  /** Send a request on a flow as a client transaction. */
+  request: (flow: SipFlow, request: SipRequest) => Promise<TransactionOutcome>
   lookup: (aor: Aor) => Promise<Buffer[]>
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  /** A flow into this peer's own proxy, for AORs this peer announces (phones registered here). */
+  loopback: () => SipFlow
   log: Logger
 }
 
-/** The Via/Contact host naming a peer by its key; `.invalid` never resolves in DNS (RFC 6761). */
-export function peerHost(publicKey: Buffer): string {
-  return `${z32.encode(publicKey)}.parley.invalid`
-}
 
 /**
  * Pager-mode instant messages (RFC 3428) between Parley users: find the
  * recipient on the overlay, check the key against the pinned one, send SIP
  * MESSAGE over the peer stream, and report the final status.
  */
-export class Pager {
+export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
   private cseq = 0
   private readonly callId = newCallId()
 
-  constructor(private readonly deps: PagerDeps) {}
+  constructor(private readonly deps: PagerDeps) {
+    super()
+  }
 
   async send(toInput: string, text: string): Promise<SendResult> {
     const to = canonicalAor(toInput)
@@ -80,8 +82,8 @@ export class Pager {
     await store.add(this.record(id, 'out', request, text, target.publicKey, null, 'sending'))
     let response: { status: number; reason: string }
     try {
-      const flow = await this.deps.flowTo(pin.publicKey)
-      const outcome = await this.deps.transactions.send(flow, request)
+      const flow = pin.publicKey.equals(user.publicKey) ? this.deps.loopback() : await this.deps.flowTo(pin.publicKey)
+      const outcome = await this.deps.request(flow, request)
       response =
         outcome.kind === 'response'
           ? { status: outcome.response.status, reason: outcome.response.reason }
@@ -156,6 +158,7 @@ export class Pager {
     const identity = flow === null ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
     const stored = { ...this.record(randomUUID(), 'in', req, text, key, identity, 'received'), from: fromAor, fromName: from?.displayName ?? null, to: target }
     await store.add(stored)
+    this.emit('received', stored)
     return { ...response(200), stored }
   }
 

@@ -29,6 +29,12 @@ export interface DigestAuthenticatorOptions {
   secret?: Buffer
   nonceTtlMs?: number
   now?: () => number
+  /**
+   * Algorithms challenged with and accepted, most preferred first. Default
+   * SHA-256 then MD5; ['MD5'] for UAs that answer only the first challenge
+   * and know only MD5.
+   */
+  algorithms?: readonly DigestAlgorithm[]
 }
 
 const NODE_HASH: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' }
@@ -176,6 +182,7 @@ export function parseDigestCredentials(value: string): DigestCredentials | undef
 export class DigestAuthenticator {
   readonly realm: string
   readonly nonceTtlMs: number
+  readonly algorithms: readonly DigestAlgorithm[]
   private readonly secret: Buffer
   private readonly now: () => number
 
@@ -185,6 +192,10 @@ export class DigestAuthenticator {
     this.secret = options.secret ?? randomBytes(32)
     this.nonceTtlMs = options.nonceTtlMs ?? 5 * 60_000
     this.now = options.now ?? Date.now
+    this.algorithms = [...new Set(options.algorithms ?? DIGEST_ALGORITHMS)]
+    if (this.algorithms.length === 0 || this.algorithms.some((a) => !DIGEST_ALGORITHMS.includes(a))) {
+      throw new Error(`algorithms must be a non-empty list of ${DIGEST_ALGORITHMS.join(', ')}`)
+    }
   }
 
   /**
@@ -195,7 +206,7 @@ export class DigestAuthenticator {
    */
   challenge(opts: { stale?: boolean } = {}): string[] {
     const nonce = this.issueNonce()
-    return DIGEST_ALGORITHMS.map(
+    return this.algorithms.map(
       (algorithm) =>
         `Digest realm=${quote(this.realm)}, nonce="${nonce}", algorithm=${algorithm}, qop="auth"${opts.stale ? ', stale=true' : ''}`
     )
@@ -213,7 +224,7 @@ export class DigestAuthenticator {
     if (!creds) return { ok: false, reason: 'malformed' }
     if (creds.realm !== this.realm) return { ok: false, reason: 'wrong-realm' }
     const algorithm = parseAlgorithm(creds.algorithm)
-    if (!algorithm) return { ok: false, reason: 'unsupported-algorithm' }
+    if (!algorithm || !this.algorithms.includes(algorithm)) return { ok: false, reason: 'unsupported-algorithm' }
     // We never offer userhash (RFC 7616 §3.4.4) or auth-int, so a client using either is broken.
     if (creds.userhash !== undefined && creds.userhash.toLowerCase() !== 'false') return { ok: false, reason: 'malformed' }
     let qop: 'auth' | undefined

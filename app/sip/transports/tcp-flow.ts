@@ -4,12 +4,8 @@ import type { Logger } from 'pino'
 import type { SipMessage } from '../message.js'
 import { SipStreamFramer, type FramerLimits } from '../stream-framer.js'
 import type { SipFlow, SipFlowEvents } from '../transport.js'
+import { emitSafely } from './emit-safely.js'
 import { addressKey, normalizeHost } from './source-address.js'
-
-export interface TcpFlowEvents extends SipFlowEvents {
-  /** Bytes the framer rejected (the chunk in which the error showed); the flow closes right after. */
-  malformed: [raw: Buffer, reason: string]
-}
 
 export interface TcpFlowOptions {
   limits: FramerLimits
@@ -18,6 +14,8 @@ export interface TcpFlowOptions {
   /** Close rather than queue more when the other end has not read this much. */
   maxPendingWriteBytes: number
   direction: 'inbound' | 'outbound'
+  /** Told about bytes the framer rejected (the chunk in which the error showed); the flow closes right after. */
+  onMalformed?: (flow: TcpFlow, raw: Buffer, reason: string) => void
 }
 
 let nextId = 0
@@ -28,7 +26,7 @@ let nextId = 0
  * closes this connection only, since the stream can no longer be trusted to be
  * in sync; the transport goes on serving every other connection.
  */
-export class TcpFlow extends EventEmitter<TcpFlowEvents> implements SipFlow {
+export class TcpFlow extends EventEmitter<SipFlowEvents> implements SipFlow {
   readonly id: string
   readonly transport = 'TCP'
   readonly remotePublicKey = null
@@ -50,9 +48,9 @@ export class TcpFlow extends EventEmitter<TcpFlowEvents> implements SipFlow {
     this.direction = opts.direction
     this.id = `tcp-${++nextId}-${addressKey(this.remoteHost, this.remotePort)}`
     this.framer = new SipStreamFramer(opts.limits)
-    this.framer.on('message', (m) => this.emit('message', m))
+    this.framer.on('message', (m) => emitSafely(log, 'message', () => this.emit('message', m)))
     this.framer.on('error', (err) => {
-      this.emit('malformed', this.lastChunk, err.message)
+      opts.onMalformed?.(this, this.lastChunk, err.message)
       this.close(`bad SIP frame: ${err.message}`)
     })
     socket.on('data', (chunk: Buffer) => {

@@ -1,0 +1,128 @@
+import type { Logger } from 'pino'
+import type { Aor } from './identity/aor.js'
+import { AccountStore } from './registrar/account-store.js'
+import { BindingStore } from './registrar/binding-store.js'
+import { Registrar, type ExpiresPolicy } from './registrar/registrar.js'
+import { SipCore, type LocalHandler } from './sip/sip-core.js'
+import { TransactionLayer } from './sip/transaction/transaction-layer.js'
+import { DEFAULT_SIP_TIMERS, type SipTimers } from './sip/transaction/timers.js'
+import { LocalAddresses } from './sip/proxy/local-addresses.js'
+import { TargetResolver, type HostTarget } from './sip/proxy/target-resolver.js'
+import { dnsResolveHost } from './sip/proxy/dns-resolver.js'
+import type { SipUri } from './sip/uri.js'
+import type { SipFlow, SipTransport } from './sip/transport.js'
+import { UdpTransport } from './sip/transports/udp-transport.js'
+import { TcpTransport } from './sip/transports/tcp-transport.js'
+import { WsTransport } from './sip/transports/ws-transport.js'
+import { SourceRateLimiter } from './sip/transports/rate-limiter.js'
+import { LoopbackFlow } from './sip/loopback-flow.js'
+
+export interface SipOptions {
+  /** Bind address for the SIP transports; 127.0.0.1 unless said otherwise. */
+  host?: string
+  /** Ports; undefined leaves a transport off, 0 picks a free port. */
+  udp?: number
+  tcp?: number
+  ws?: number
+  /** 'digest' (default): phones need an account (`parley accounts add`). 'off': an open registrar. */
+  auth?: 'digest' | 'off'
+  /** Domains whose REGISTERs this peer answers besides account domains and its own addresses. */
+  domains?: string[]
+  /** RFC 3263 DNS resolution for other domains (default on); or a resolver of one's own (tests). */
+  dns?: boolean | ((uri: SipUri) => Promise<HostTarget[]>)
+  timers?: Partial<SipTimers>
+  expires?: Partial<ExpiresPolicy>
+  rateLimit?: { ratePerSecond?: number; burst?: number }
+}
+
+export interface SipStackDeps {
+  dataDir: string
+  publicKey: Buffer
+  localAors: () => Aor[]
+  overlayLookup: ((aor: Aor) => Promise<Buffer[]>) | null
+  flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  local: LocalHandler
+  log: Logger
+}
+
+/**
+ * The peer's SIP side: transports, transactions, registrar (with the accounts
+ * of local phones) and proxy, wired into one SipCore.
+ */
+export class SipStack {
+  private closing: Promise<void> | null = null
+
+  private constructor(
+    readonly core: SipCore,
+    readonly layer: TransactionLayer,
+    readonly bindings: BindingStore,
+    readonly accounts: AccountStore | null,
+    readonly transports: SipTransport[],
+    readonly addresses: LocalAddresses
+  ) {}
+
+  static async start(opts: SipOptions, deps: SipStackDeps): Promise<SipStack> {
+    const host = opts.host ?? '127.0.0.1'
+    const log = deps.log
+    const limiter = new SourceRateLimiter(opts.rateLimit ?? {})
+    const transports: SipTransport[] = []
+    try {
+      if (opts.udp !== undefined) transports.push(await UdpTransport.listen({ host, port: opts.udp, log, rateLimit: limiter }))
+      if (opts.tcp !== undefined) transports.push(await TcpTransport.listen({ host, port: opts.tcp, log, rateLimit: limiter }))
+      if (opts.ws !== undefined) transports.push(await WsTransport.listen({ host, port: opts.ws, log, rateLimit: limiter }))
+    } catch (err) {
+      await Promise.all(transports.map((t) => t.close()))
+      throw err
+    }
+    const accounts = opts.auth === 'off' ? null : await AccountStore.open(deps.dataDir, { onCorrupt: 'keep-last-good', log })
+    const bindings = new BindingStore()
+    bindings.start()
+    const addresses = new LocalAddresses(deps.publicKey, transports)
+    const layer = new TransactionLayer({ ...DEFAULT_SIP_TIMERS, ...opts.timers }, log)
+    const resolveHost = typeof opts.dns === 'function' ? opts.dns : opts.dns === false ? null : dnsResolveHost()
+    const targets = new TargetResolver({
+      addresses,
+      bindings,
+      localAors: deps.localAors,
+      overlayLookup: deps.overlayLookup,
+      ownKey: deps.publicKey,
+      flowTo: deps.flowTo,
+      resolveHost,
+      log
+    })
+    const registrar = new Registrar({ bindings, accounts, expires: opts.expires, log })
+    const domains = new Set((opts.domains ?? []).map((d) => d.toLowerCase()))
+    const core = new SipCore({
+      layer,
+      addresses,
+      targets,
+      registrar,
+      registrarDomains: () => {
+        const all = new Set(domains)
+        for (const a of accounts?.list() ?? []) all.add(a.realm.toLowerCase())
+        return all
+      },
+      local: deps.local,
+      flowTo: deps.flowTo,
+      log
+    })
+    for (const t of transports) core.attachTransport(t)
+    return new SipStack(core, layer, bindings, accounts, transports, addresses)
+  }
+
+  /** A fresh in-memory flow into this peer's own proxy. */
+  loopback(): SipFlow {
+    const [mine, theirs] = LoopbackFlow.pair(Buffer.alloc(32))
+    this.core.attachFlow(theirs)
+    return mine
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.bindings.stop()
+      this.layer.closeAll()
+      await Promise.all(this.transports.map((t) => t.close()))
+    })()
+    return this.closing
+  }
+}
