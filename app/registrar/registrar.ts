@@ -54,7 +54,7 @@ export class Registrar {
     const denied = this.authenticate(req, aor)
     if (denied) return denied
 
-    const contacts = req.headers.filter((h) => h.name.toLowerCase() === 'contact' || h.name === 'm').flatMap((h) => splitList(h.value) ?? [])
+    const contacts = req.lines('Contact').flatMap((h) => splitList(h.value) ?? [])
     const headerExpires = parseExpires(req.get('Expires'))
     const callId = req.callId ?? ''
     const cseq = req.cseq?.seq ?? 0

@@ -31,6 +31,12 @@ export abstract class SipMessage {
       .filter((v) => v.length > 0)
   }
 
+  /** The header lines carrying this header (full or compact name, any case). */
+  lines(name: string): SipHeader[] {
+    const key = headerKey(name)
+    return this.headers.filter((h) => headerKey(h.name) === key)
+  }
+
   /** How many header lines carry this header. */
   count(name: string): number {
     const key = headerKey(name)

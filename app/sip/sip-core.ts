@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { headerKey } from './headers.js'
 import { createResponse, SipRequest, SipResponse, type SipMessage } from './message.js'
 import { parseNameAddr, parseVia, param } from './header-values.js'
 import { validateRequest, validResponse } from './validate.js'
@@ -188,13 +189,13 @@ function hasToTag(req: SipRequest): boolean {
 
 function setRoutes(req: SipRequest, routes: string[]): void {
   req.remove('Route')
-  const at = req.headers.findIndex((h) => /^(via|v)$/i.test(h.name) === false)
+  const at = req.headers.findIndex((h) => headerKey(h.name) !== 'via')
   req.headers.splice(at === -1 ? req.headers.length : at, 0, ...routes.map((value) => ({ name: 'Route', value })))
 }
 
 /** §18.2.1 and RFC 3581: note the source address in the top Via. */
 function markReceived(req: SipRequest, source: SipSource): void {
-  const i = req.headers.findIndex((h) => /^(via|v)$/i.test(h.name))
+  const i = req.headers.findIndex((h) => headerKey(h.name) === 'via')
   if (i === -1 || !source.host) return
   const h = req.headers[i] as { name: string; value: string }
   const first = h.value.split(',')[0] as string

@@ -33,7 +33,7 @@ export function validateRequest(req: SipRequest): Rejection | null {
     if (!parseNameAddr(req.get(name) ?? '')) return bad(`Bad ${name}`)
   }
   for (const name of ['Contact', 'Route', 'Record-Route']) {
-    const line = req.headers.filter((h) => h.name.toLowerCase() === name.toLowerCase() || (name === 'Contact' && h.name === 'm'))
+    const line = req.lines(name)
     for (const h of line) {
       const values = splitList(h.value)
       if (!values) return bad(`Bad ${name}`)

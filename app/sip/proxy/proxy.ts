@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
+import { headerKey } from '../headers.js'
 import { createResponse, SipRequest, SipResponse, REASON_PHRASES } from '../message.js'
 import { parseVia, parseNameAddr, param } from '../header-values.js'
 import type { TransactionLayer } from '../transaction/transaction-layer.js'
@@ -196,7 +197,7 @@ export class Proxy {
       if (v !== undefined) cancel.append(name, v)
     }
     cancel.append('CSeq', `${invite.cseq?.seq ?? 0} CANCEL`)
-    for (const r of invite.headers.filter((h) => h.name.toLowerCase() === 'route')) cancel.append('Route', r.value)
+    for (const r of invite.lines('Route')) cancel.append('Route', r.value)
     const tx = this.deps.layer.createClient(cancel, branch.tx.destination)
     tx.start()
   }
@@ -223,7 +224,7 @@ export class Proxy {
     const out = new SipResponse(res.status, res.reason, res.version)
     out.headers = res.headers.map((h) => ({ ...h }))
     out.body = res.body
-    const i = out.headers.findIndex((h) => h.name.toLowerCase() === 'via' || h.name === 'v')
+    const i = out.headers.findIndex((h) => headerKey(h.name) === 'via')
     if (i !== -1) {
       const h = out.headers[i] as { name: string; value: string }
       const comma = splitFirst(h.value)

@@ -3,7 +3,7 @@ import { canonicalAor, type Aor } from '../../identity/aor.js'
 import type { BindingStore } from '../../registrar/binding-store.js'
 import type { SipFlow } from '../transport.js'
 import type { Destination } from '../transaction/destination.js'
-import { parseUri, type SipUri } from '../uri.js'
+import { formatUri, parseUri, type SipUri } from '../uri.js'
 import { peerKeyOf, uriTransport, type LocalAddresses } from './local-addresses.js'
 
 /** Where to send a request next, and with which Request-URI. */
@@ -70,7 +70,8 @@ export class TargetResolver {
     }
     if (aor) {
       const bindings = this.deps.bindings.lookup(aor)
-      if (bindings.length) return { kind: 'targets', targets: bindings.map((b) => ({ uri: b.contact, dest: b.path })) }
+      // A contact's ?headers are not part of a Request-URI (§19.1.5); they stay in the binding.
+      if (bindings.length) return { kind: 'targets', targets: bindings.map((b) => ({ uri: formatUri({ ...b.contactUri, headers: null }), dest: b.path })) }
       if (this.deps.localAors().includes(aor)) return { kind: 'local', aor }
     }
     if (this.deps.addresses.isUsUri(uri)) return { kind: 'reject', status: 404, reason: 'Not Found' }

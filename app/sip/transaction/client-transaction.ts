@@ -107,7 +107,7 @@ export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
     const to = response.get('To')
     if (to !== undefined) ack.append('To', to)
     ack.append('CSeq', `${this.request.cseq?.seq ?? 0} ACK`)
-    for (const r of this.request.headers.filter((h) => h.name.toLowerCase() === 'route')) ack.append('Route', r.value)
+    for (const r of this.request.lines('Route')) ack.append('Route', r.value)
     return ack
   }
 

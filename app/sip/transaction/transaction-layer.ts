@@ -41,10 +41,10 @@ export class TransactionLayer {
   matchServer(req: SipRequest): ServerMatch {
     if (req.method === 'ACK') {
       const tx = this.server.get(serverKey(req, 'INVITE'))
-      return tx ? { kind: 'ack', tx } : { kind: 'new' }
+      return tx && sameRequest(tx.request, req) ? { kind: 'ack', tx } : { kind: 'new' }
     }
     const tx = this.server.get(serverKey(req, req.method))
-    return tx ? { kind: 'retransmission', tx } : { kind: 'new' }
+    return tx && sameRequest(tx.request, req) ? { kind: 'retransmission', tx } : { kind: 'new' }
   }
 
   /** The INVITE server transaction a CANCEL refers to (§9.2). */
@@ -90,6 +90,15 @@ export class TransactionLayer {
     for (const tx of [...this.server.values()]) tx.terminate()
     for (const tx of [...this.client.values()]) tx.terminate()
   }
+}
+
+/**
+ * A branch reused by a careless client (RFC 4475 reuses `z9hG4bKkdjuw` across
+ * unrelated messages) must not turn a new request into a "retransmission":
+ * the Call-ID and CSeq number have to agree too.
+ */
+function sameRequest(a: SipRequest, b: SipRequest): boolean {
+  return a.callId === b.callId && a.cseq?.seq === b.cseq?.seq
 }
 
 function clientKey(branch: string, method: string): string {

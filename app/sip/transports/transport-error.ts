@@ -15,7 +15,7 @@ export class SipTransportError extends ParleyError {
     return new SipTransportError('TRANSPORT_CLOSED', `the ${transport} transport is closed`, { transport })
   }
 
-  /** WS cannot dial out: the other end must have connected to us first (RFC 7118 §5). */
+  /** WS cannot dial out: the other end must have connected to us first. */
   static NO_FLOW(transport: string, host: string, port: number) {
     return new SipTransportError('NO_FLOW', `no open ${transport} connection from ${host}:${port}, and ${transport} cannot connect out`, { transport, host, port })
   }

@@ -21,7 +21,7 @@ export interface WsFlowOptions {
 let nextId = 0
 
 /**
- * SIP over one WebSocket connection (RFC 7118 §5): every WebSocket message,
+ * SIP over one WebSocket connection (RFC 7118): every WebSocket message,
  * text or binary, is exactly one SIP message, so no stream framing is needed
  * and Content-Length may be absent. Because WebSocket keeps message boundaries,
  * a bad message does not desynchronise the connection: it is reported and the

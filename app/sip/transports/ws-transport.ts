@@ -14,7 +14,7 @@ import { normalizeHost } from './source-address.js'
 import { SipTransportError } from './transport-error.js'
 import { WsFlow } from './ws-flow.js'
 
-/** The WebSocket subprotocol for SIP (RFC 7118 §4.1). */
+/** The WebSocket subprotocol for SIP (RFC 7118 §4). */
 export const SIP_SUBPROTOCOL = 'sip'
 
 export interface WsClientInfo {
@@ -118,7 +118,7 @@ export class WsTransport extends EventEmitter<SipTransportEvents> implements Sip
     this.wss.on('error', (err) => this.log.error({ err }, 'WebSocket server error'))
   }
 
-  /** Only an open connection from host:port can be reached; there is no dialling out (RFC 7118 §5). */
+  /** Only an open connection from host:port can be reached; there is no dialling out. */
   async sendTo(message: SipMessage, host: string, port: number): Promise<void> {
     if (this.closing) throw SipTransportError.TRANSPORT_CLOSED(this.name)
     const flow = this.flows.find(host, port)
@@ -153,7 +153,7 @@ export class WsTransport extends EventEmitter<SipTransportEvents> implements Sip
     const full = this.flows.refusal(host, this.handshakes)
     if (full !== null) return refuse(503, full)
     if (!this.rateLimiter.allow(host)) return refuse(429, 'rate limited')
-    if (!offersSip(req.headers['sec-websocket-protocol'])) return refuse(400, 'the sip subprotocol was not offered (RFC 7118 §4.1)')
+    if (!offersSip(req.headers['sec-websocket-protocol'])) return refuse(400, 'the sip subprotocol was not offered (RFC 7118 §4)')
     this.handshakes++
     let verified = true
     try {
