@@ -68,6 +68,7 @@ export interface PeerStatus {
  */
 export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
   private closing: Promise<void> | null = null
+  private readonly overlayWork = new Set<Promise<unknown>>()
 
   private constructor(
     readonly identity: Identity & { aor: Aor },
@@ -133,10 +134,10 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, log)
       // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
       stack.bindings.on('aor-added', (a) => {
-        if (a !== aor) void overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed'))
+        if (a !== aor) peer.track(overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed')))
       })
       stack.bindings.on('aor-removed', (a) => {
-        if (a !== aor) void overlay.unregister(a)
+        if (a !== aor) peer.track(overlay.unregister(a))
       })
       pager.on('received', (m) => peer.emit('message', m))
       await overlay.register(aor)
@@ -147,6 +148,16 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       await overlay.close().catch(() => {})
       throw err
     }
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.overlayWork.add(work)
+    void work.finally(() => this.overlayWork.delete(work))
+  }
+
+  /** Resolves when the gateway's announcements and withdrawals started so far are done. */
+  async overlaySettled(): Promise<void> {
+    while (this.overlayWork.size) await Promise.allSettled([...this.overlayWork])
   }
 
   get aor(): Aor {

@@ -8,18 +8,26 @@ import { defaultDataDir } from './data-dir.js'
 import { formatHuman } from './format.js'
 import { serve } from './serve.js'
 import { runTestnet } from './testnet.js'
+import { accountsCommand } from './accounts.js'
+import type { SipOptions } from '../sip-stack.js'
 
 const USAGE = `usage: parley <command> [options]
 
   testnet [--nodes N] [--host IP]          run a local HyperDHT testnet; prints {"bootstrap":[…]}
   serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
-                                           run a headless peer; prints {"event":"ready",…}
+        [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
+        [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5-first|sha256-first]
+                                           run a headless peer (and SIP proxy/registrar for phones);
+                                           prints {"event":"ready",…}
   status [--json]                          role, overlay, connections, registrations
   lookup AOR [--trace] [--json]            public keys announcing AOR (with the DHT path)
   send AOR TEXT [--json]                   send an instant message; prints the final SIP status
   inbox [--json]                           received messages
   contacts [list | pin AOR KEY | remove AOR] [--json]
                                            pinned buddy keys
+  accounts [list | add AOR (--password PW | --password-file FILE|-) [--username U] [--realm R]
+           | remove AOR|USERNAME] [--json]
+                                           SIP accounts of phones that register to this peer
 
   Every command but testnet takes --data-dir DIR (default: ${defaultDataDir()}).
   --log-level trace|debug|info|warn|error|silent sets serve's stderr log.`
@@ -38,7 +46,15 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       bootstrap: { type: 'string' },
       'dht-host': { type: 'string' },
       'dht-port': { type: 'string' },
-      'log-level': { type: 'string' }
+      'log-level': { type: 'string' },
+      'sip-udp': { type: 'string' },
+      'sip-tcp': { type: 'string' },
+      'sip-ws': { type: 'string' },
+      'sip-host': { type: 'string' },
+      'sip-auth': { type: 'string' },
+      'sip-domain': { type: 'string' },
+      'sip-dns': { type: 'string' },
+      'sip-digest': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -46,7 +62,11 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
   lookup: { options: { ...DATA_DIR, ...JSON_FLAG, trace: { type: 'boolean' } }, positionals: [1, 1] },
   send: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [2, 2] },
   inbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 0] },
-  contacts: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 3] }
+  contacts: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 3] },
+  accounts: {
+    options: { ...DATA_DIR, ...JSON_FLAG, password: { type: 'string' }, 'password-file': { type: 'string' }, username: { type: 'string' }, realm: { type: 'string' } },
+    positionals: [0, 2]
+  }
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -100,6 +120,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             bootstrap: bootstrapFlag(values.bootstrap as string | undefined),
             dhtHost: values['dht-host'] as string | undefined,
             dhtPort: values['dht-port'] === undefined ? undefined : intFlag(values['dht-port'], 'dht-port', 0, 1, 65535),
+            sip: sipFlags(values),
             logLevel
           },
           emit
@@ -127,6 +148,17 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
       case 'contacts':
         show(await contacts(dataDir, positionals))
         return 0
+      case 'accounts': {
+        const r = await accountsCommand(dataDir, positionals, {
+          password: values.password as string | undefined,
+          passwordFile: values['password-file'] as string | undefined,
+          username: values.username as string | undefined,
+          realm: values.realm as string | undefined,
+          json
+        })
+        io.out(r.output)
+        return r.code
+      }
     }
     return 2
   } catch (err) {
@@ -150,6 +182,27 @@ function intFlag(raw: unknown, name: string, fallback: number, min: number, max:
   const n = Number(raw)
   if (!/^\d+$/.test(String(raw)) || n < min || n > max) throw ParleyError.USAGE(`--${name} must be an integer from ${min} to ${max}`)
   return n
+}
+
+function sipFlags(values: Record<string, unknown>): SipOptions {
+  const port = (name: string) => (values[name] === undefined ? undefined : intFlag(values[name], name, 0, 0, 65535))
+  const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const v = values[name] as string | undefined
+    if (v !== undefined && !allowed.includes(v as T)) throw ParleyError.USAGE(`--${name} must be one of ${allowed.join(', ')}`)
+    return v as T | undefined
+  }
+  const domains = (values['sip-domain'] as string | undefined)?.split(',').map((d) => d.trim()).filter(Boolean)
+  const dns = choice('sip-dns', ['on', 'off'] as const)
+  return {
+    udp: port('sip-udp'),
+    tcp: port('sip-tcp'),
+    ws: port('sip-ws'),
+    host: values['sip-host'] as string | undefined,
+    auth: choice('sip-auth', ['digest', 'off'] as const),
+    digest: choice('sip-digest', ['md5-first', 'sha256-first'] as const),
+    domains,
+    dns: dns === undefined ? undefined : dns === 'on'
+  }
 }
 
 function bootstrapFlag(raw: string | undefined): string[] | undefined {

@@ -32,6 +32,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
     overlay: status.overlay.state,
     dhtAddress: status.overlay.dhtAddress,
     registered: status.registrations.every((r) => r.state === 'announced'),
+    sip: status.sip.transports,
     control: control.path
   })
 

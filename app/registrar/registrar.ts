@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { canonicalAor, type Aor } from '../identity/aor.js'
 import { createResponse, type SipRequest, type SipResponse } from '../sip/message.js'
@@ -13,6 +14,13 @@ export interface ExpiresPolicy {
   max: number
   default: number
 }
+
+/**
+ * MD5 is offered first: many deployed phones (and sipp 3.6) answer only the
+ * first challenge and know only MD5. SHA-256 (RFC 8760) is offered too and
+ * accepted; `--sip-digest sha256-first` reverses the order.
+ */
+export const DEFAULT_DIGEST_ORDER: readonly DigestAlgorithm[] = ['MD5', 'SHA-256']
 
 export const DEFAULT_EXPIRES: ExpiresPolicy = { min: 60, max: 7200, default: 3600 }
 
@@ -34,6 +42,8 @@ export interface RegistrarOptions {
 export class Registrar {
   private readonly expires: ExpiresPolicy
   private readonly authenticators = new Map<string, DigestAuthenticator>()
+  /** One nonce key for every realm, so any authenticator can check any nonce it issued. */
+  private readonly secret = randomBytes(32)
   private readonly now: () => number
 
   constructor(private readonly opts: RegistrarOptions) {
@@ -119,7 +129,8 @@ export class Registrar {
   private authenticate(req: SipRequest, aor: Aor): SipResponse | null {
     const accounts = this.opts.accounts
     if (!accounts) return null
-    const realm = realmOf(aor)
+    // The account's own realm (`accounts add --realm`); unknown AORs are challenged in their domain's.
+    const realm = accounts.list().find((a) => a.aor === aor)?.realm ?? realmOf(aor)
     const auth = this.authenticator(realm)
     const verdict = auth.verify({ method: req.method, authorization: req.get('Authorization') }, (u, r, alg) => accounts.ha1For(u, r, alg))
     if (!verdict.ok) {
@@ -136,8 +147,8 @@ export class Registrar {
   private authenticator(realm: string): DigestAuthenticator {
     let auth = this.authenticators.get(realm)
     if (!auth) {
-      auth = new DigestAuthenticator({ realm, algorithms: this.opts.algorithms, now: this.now })
-      // Only realms of known accounts get a cached authenticator; others are built per request.
+      auth = new DigestAuthenticator({ realm, secret: this.secret, algorithms: this.opts.algorithms ?? DEFAULT_DIGEST_ORDER, now: this.now })
+      // Only realms of known accounts are cached, so a flood of made-up domains cannot grow the map.
       if (this.opts.accounts?.list().some((a) => a.realm === realm)) this.authenticators.set(realm, auth)
     }
     return auth
