@@ -42,12 +42,26 @@ export class TestUa {
     return r
   }
 
-  /** Send a request and wait for its final response (or the first response with status ≥ min). */
+  /**
+   * Send a request and wait for its final response (or the first response with
+   * status ≥ min), retransmitting every 500 ms like a UDP client (§17.1.2.2),
+   * since a datagram can be lost when the receiver's socket buffer overflows.
+   */
   async send(req: SipRequest, minStatus = 200): Promise<SipResponse> {
     const branch = req.topBranch
     const reply = this.endpoint.next((m) => m instanceof SipResponse && m.topBranch === branch && m.status >= minStatus)
-    await this.endpoint.send(req.serialize(), this.proxyPort)
-    return (await reply) as SipResponse
+    const wire = req.serialize()
+    await this.endpoint.send(wire, this.proxyPort)
+    let answered = false
+    const timer = setInterval(() => {
+      if (!answered) void this.endpoint.send(wire, this.proxyPort).catch(() => {})
+    }, 500)
+    try {
+      return (await reply) as SipResponse
+    } finally {
+      answered = true
+      clearInterval(timer)
+    }
   }
 
   /** REGISTER, answering one digest challenge when credentials are given. */

@@ -46,7 +46,12 @@ const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$/
  * overlay; a `.parley.invalid` peer host; or the host itself, by IP literal or
  * RFC 3263 resolution.
  */
+/** Overlay lookups in flight at once; beyond this a request gets 503, so a flood cannot amplify into DHT traffic. */
+export const MAX_OVERLAY_LOOKUPS = 64
+
 export class TargetResolver {
+  private lookupsInFlight = 0
+
   constructor(private readonly deps: TargetResolverDeps) {}
 
   /**
@@ -76,7 +81,15 @@ export class TargetResolver {
     }
     if (this.deps.addresses.isUsUri(uri)) return { kind: 'reject', status: 404, reason: 'Not Found' }
     if (aor && this.deps.overlayLookup) {
-      const keys = (await this.deps.overlayLookup(aor)).filter((k) => !k.equals(this.deps.ownKey))
+      if (this.lookupsInFlight >= MAX_OVERLAY_LOOKUPS) return { kind: 'reject', status: 503, reason: 'Overlay Busy' }
+      this.lookupsInFlight++
+      let found: Buffer[]
+      try {
+        found = await this.deps.overlayLookup(aor)
+      } finally {
+        this.lookupsInFlight--
+      }
+      const keys = found.filter((k) => !k.equals(this.deps.ownKey))
       if (keys.length) {
         // One peer per AOR in practice; several keys fork to all of them.
         const settled = await Promise.allSettled(keys.map((k) => this.deps.flowTo(k)))
