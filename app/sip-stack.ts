@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Aor } from './identity/aor.js'
 import { AccountStore } from './registrar/account-store.js'
 import { BindingStore } from './registrar/binding-store.js'
-import { DEFAULT_DIGEST_ORDER, Registrar, type ExpiresPolicy } from './registrar/registrar.js'
+import { DIGEST_POLICIES, Registrar, type DigestPolicy, type ExpiresPolicy } from './registrar/registrar.js'
 import { SipCore, type LocalHandler } from './sip/sip-core.js'
 import { TransactionLayer } from './sip/transaction/transaction-layer.js'
 import { DEFAULT_SIP_TIMERS, type SipTimers } from './sip/transaction/timers.js'
@@ -27,7 +27,7 @@ export interface SipOptions {
   /** 'digest' (default): phones need an account (`parley accounts add`). 'off': an open registrar. */
   auth?: 'digest' | 'off'
   /** Which digest challenge comes first (both are offered and accepted). */
-  digest?: 'md5-first' | 'sha256-first'
+  digest?: DigestPolicy
   /** Domains whose REGISTERs this peer answers besides account domains and its own addresses. */
   domains?: string[]
   /** RFC 3263 DNS resolution for other domains (default on); or a resolver of one's own (tests). */
@@ -92,7 +92,7 @@ export class SipStack {
       resolveHost,
       log
     })
-    const algorithms = opts.digest === 'sha256-first' ? (['SHA-256', 'MD5'] as const) : DEFAULT_DIGEST_ORDER
+    const algorithms = DIGEST_POLICIES[opts.digest ?? 'md5']
     const registrar = new Registrar({ bindings, accounts, expires: opts.expires, algorithms, log })
     const domains = new Set((opts.domains ?? []).map((d) => d.toLowerCase()))
     const core = new SipCore({

@@ -16,7 +16,7 @@ const USAGE = `usage: parley <command> [options]
   testnet [--nodes N] [--host IP]          run a local HyperDHT testnet; prints {"bootstrap":[…]}
   serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
-        [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5-first|sha256-first]
+        [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}
   status [--json]                          role, overlay, connections, registrations
@@ -199,7 +199,7 @@ function sipFlags(values: Record<string, unknown>): SipOptions {
     ws: port('sip-ws'),
     host: values['sip-host'] as string | undefined,
     auth: choice('sip-auth', ['digest', 'off'] as const),
-    digest: choice('sip-digest', ['md5-first', 'sha256-first'] as const),
+    digest: choice('sip-digest', ['md5', 'md5-first', 'sha256-first', 'sha256'] as const),
     domains,
     dns: dns === undefined ? undefined : dns === 'on'
   }

@@ -16,11 +16,19 @@ export interface ExpiresPolicy {
 }
 
 /**
- * MD5 is offered first: many deployed phones (and sipp 3.6) answer only the
- * first challenge and know only MD5. SHA-256 (RFC 8760) is offered too and
- * accepted; `--sip-digest sha256-first` reverses the order.
+ * Which digest challenges a 401 carries, preferred first (RFC 8760 §2.4).
+ * `md5` is the default: baresip 1.0 (libre) fails outright when any challenge
+ * is SHA-256 (ENOSYS), and sipp 3.6 answers only the first challenge and knows
+ * only MD5. Phones that do SHA-256 get it with `sha256-first` or `sha256`.
  */
-export const DEFAULT_DIGEST_ORDER: readonly DigestAlgorithm[] = ['MD5', 'SHA-256']
+export type DigestPolicy = 'md5' | 'md5-first' | 'sha256-first' | 'sha256'
+export const DIGEST_POLICIES: Record<DigestPolicy, readonly DigestAlgorithm[]> = {
+  md5: ['MD5'],
+  'md5-first': ['MD5', 'SHA-256'],
+  'sha256-first': ['SHA-256', 'MD5'],
+  sha256: ['SHA-256']
+}
+const DEFAULT_DIGEST_ORDER = DIGEST_POLICIES.md5
 
 export const DEFAULT_EXPIRES: ExpiresPolicy = { min: 60, max: 7200, default: 3600 }
 
