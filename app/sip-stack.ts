@@ -34,8 +34,15 @@ export interface SipOptions {
   dns?: boolean | ((uri: SipUri) => Promise<HostTarget[]>)
   timers?: Partial<SipTimers>
   expires?: Partial<ExpiresPolicy>
-  rateLimit?: { ratePerSecond?: number; burst?: number }
+  /**
+   * Per-source flood limit (messages/s and burst; IPv4 address or IPv6 /64).
+   * A phone sends a few messages a second; the default leaves room for a NAT
+   * full of them. `false` turns it off (benchmarks against registrars without one).
+   */
+  rateLimit?: { ratePerSecond?: number; burst?: number } | false
 }
+
+export const DEFAULT_RATE_LIMIT = { ratePerSecond: 2000, burst: 4000 }
 
 export interface SipStackDeps {
   dataDir: string
@@ -66,7 +73,9 @@ export class SipStack {
   static async start(opts: SipOptions, deps: SipStackDeps): Promise<SipStack> {
     const host = opts.host ?? '127.0.0.1'
     const log = deps.log
-    const limiter = new SourceRateLimiter(opts.rateLimit ?? {})
+    const limiter = new SourceRateLimiter(
+      opts.rateLimit === false ? { ratePerSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER } : { ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }
+    )
     const transports: SipTransport[] = []
     try {
       if (opts.udp !== undefined) transports.push(await UdpTransport.listen({ host, port: opts.udp, log, rateLimit: limiter }))
@@ -100,11 +109,7 @@ export class SipStack {
       addresses,
       targets,
       registrar,
-      registrarDomains: () => {
-        const all = new Set(domains)
-        for (const a of accounts?.list() ?? []) all.add(a.realm.toLowerCase())
-        return all
-      },
+      registrarDomains: (host) => domains.has(host) || (accounts?.realms().has(host) ?? false),
       local: deps.local,
       flowTo: deps.flowTo,
       log

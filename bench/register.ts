@@ -19,9 +19,11 @@ import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startParley } from './parley-under-test.js'
 import {
   SCENARIOS,
   describeSipp,
+  freePort,
   hostPort,
   parseHostPort,
   runSipp,
@@ -40,6 +42,7 @@ const MIN_ACHIEVED_FRACTION = 0.9
 
 interface Params {
   target: string | null
+  parley: boolean
   domain: string | null
   startRate: number
   step: number
@@ -53,7 +56,7 @@ interface Params {
   warmupRate: number
 }
 
-const USAGE = `usage: bench/register.ts [--target HOST:PORT] [--domain D] [--start-rate R] [--step S] [--max-rate M]
+const USAGE = `usage: bench/register.ts [--parley] [--target HOST:PORT] [--domain D] [--start-rate R] [--step S] [--max-rate M]
                          [--duration-s T] [--users U] [--password P] [--user-prefix X] [--retries N]
                          [--kamailio-children C] [--warmup-rate W]`
 
@@ -76,6 +79,7 @@ function parseFlags(argv: string[]): Params {
     args: argv,
     options: {
       target: str,
+      parley: { type: 'boolean' },
       domain: str,
       password: str,
       'user-prefix': str,
@@ -114,7 +118,8 @@ function parseFlags(argv: string[]): Params {
   if (v.domain !== undefined && !/^[A-Za-z0-9.:-]+$/.test(v.domain)) throw new UsageError('--domain: a host or host:port')
   const p: Params = {
     target: v.target ?? null,
-    domain: v.domain ?? null,
+    parley: values.parley === true,
+    domain: v.domain ?? (values.parley ? 'parley.bench' : null),
     startRate: int('start-rate'),
     step: int('step'),
     maxRate: int('max-rate'),
@@ -356,8 +361,9 @@ async function main(): Promise<void> {
   log(`  machine ${m.cpus} CPUs, ${m.cpuModel}, load ${JSON.stringify(m.loadAvgAtStart)}, sipp ${m.sipp}, kamailio ${m.kamailio}`)
 
   let kam: KamailioInstance | null = null
+  let parley: { address: HostPort; stop(): Promise<void> } | null = null
   const onSignal = (): void => {
-    void kam?.stop().finally(() => process.exit(130))
+    void Promise.allSettled([kam?.stop(), parley?.stop()]).finally(() => process.exit(130))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
@@ -365,7 +371,11 @@ async function main(): Promise<void> {
     kam = await startKamailio({ accounts, children: p.kamailioChildren })
     log(`  kamailio on ${hostPort(kam.address)} (${p.kamailioChildren} UDP workers)`)
     const regs: Registrar[] = [{ name: 'kamailio', address: kam.address, domain: p.domain ?? hostPort(kam.address) }]
-    if (p.target) {
+    if (p.parley) {
+      parley = await startParley({ accounts, domain: p.domain ?? 'parley.bench', port: await freePort({ tcp: false }) })
+      log(`  parley serve on ${hostPort(parley.address)}`)
+      regs.push({ name: 'target', address: parley.address, domain: p.domain ?? 'parley.bench' })
+    } else if (p.target) {
       const t = parseHostPort(p.target)
       regs.push({ name: 'target', address: t, domain: p.domain ?? hostPort(t) })
     }
@@ -406,6 +416,7 @@ async function main(): Promise<void> {
     if (tr) log(`  ratio target/kamailio ${ratio ?? 'n/a'}`)
     log(`  wrote ${file}`)
   } finally {
+    await parley?.stop()
     await kam?.stop()
   }
 }

@@ -16,7 +16,7 @@ const USAGE = `usage: parley <command> [options]
   testnet [--nodes N] [--host IP]          run a local HyperDHT testnet; prints {"bootstrap":[…]}
   serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
-        [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256]
+        [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256] [--sip-rate-limit N|off]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}
   status [--json]                          role, overlay, connections, registrations
@@ -54,7 +54,8 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'sip-auth': { type: 'string' },
       'sip-domain': { type: 'string' },
       'sip-dns': { type: 'string' },
-      'sip-digest': { type: 'string' }
+      'sip-digest': { type: 'string' },
+      'sip-rate-limit': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -193,6 +194,8 @@ function sipFlags(values: Record<string, unknown>): SipOptions {
   }
   const domains = (values['sip-domain'] as string | undefined)?.split(',').map((d) => d.trim()).filter(Boolean)
   const dns = choice('sip-dns', ['on', 'off'] as const)
+  const limit = values['sip-rate-limit'] as string | undefined
+  const rateLimit = limit === undefined ? undefined : limit === 'off' ? (false as const) : { ratePerSecond: intFlag(limit, 'sip-rate-limit', 0, 1, 10_000_000), burst: 2 * Number(limit) }
   return {
     udp: port('sip-udp'),
     tcp: port('sip-tcp'),
@@ -201,7 +204,8 @@ function sipFlags(values: Record<string, unknown>): SipOptions {
     auth: choice('sip-auth', ['digest', 'off'] as const),
     digest: choice('sip-digest', ['md5', 'md5-first', 'sha256-first', 'sha256'] as const),
     domains,
-    dns: dns === undefined ? undefined : dns === 'on'
+    dns: dns === undefined ? undefined : dns === 'on',
+    rateLimit
   }
 }
 

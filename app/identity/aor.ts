@@ -14,7 +14,23 @@ const USER_SAFE = /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/
  * normalised, URI parameters and headers are removed, a default port is dropped.
  * Throws BAD_AOR with the reason for anything else.
  */
+const CANONICAL_CACHE = new Map<string, Aor>()
+const CANONICAL_CACHE_MAX = 10_000
+
+/**
+ * Canonicalise an AOR (see canonicalAorUncached). Memoised, bounded: the
+ * registrar and proxy canonicalise on every request and the PEG grammar is slow.
+ */
 export function canonicalAor(input: string): Aor {
+  const hit = CANONICAL_CACHE.get(input)
+  if (hit !== undefined) return hit
+  const aor = canonicalAorUncached(input)
+  if (CANONICAL_CACHE.size >= CANONICAL_CACHE_MAX) CANONICAL_CACHE.clear()
+  CANONICAL_CACHE.set(input, aor)
+  return aor
+}
+
+function canonicalAorUncached(input: string): Aor {
   if (typeof input !== 'string' || input.length === 0) throw ParleyError.BAD_AOR(String(input), 'empty')
   if (input.length > 512) throw ParleyError.BAD_AOR(input.slice(0, 40) + '…', 'longer than 512 characters')
   const text = input.trim()

@@ -70,7 +70,22 @@ export class AccountStore {
   readonly path: string
   /** Why the last reload was refused, if the file is currently unusable. */
   lastError: ParleyError | undefined
-  private accounts: AccountRecord[] = []
+  private records: AccountRecord[] = []
+  // Indexes rebuilt on every (re)load: REGISTER handling looks accounts up per request.
+  private byLogin = new Map<string, AccountRecord>()
+  private byAor = new Map<string, AccountRecord>()
+  private realmSet: ReadonlySet<string> = new Set()
+
+  private get accounts(): AccountRecord[] {
+    return this.records
+  }
+
+  private set accounts(list: AccountRecord[]) {
+    this.records = list
+    this.byLogin = new Map(list.map((a) => [loginKey(a.username, a.realm), a]))
+    this.byAor = new Map(list.map((a) => [a.aor, a]))
+    this.realmSet = new Set(list.map((a) => a.realm.toLowerCase()))
+  }
   private signature = ''
   private checkedAt = -Infinity
   private writing: Promise<unknown> = Promise.resolve()
@@ -100,14 +115,27 @@ export class AccountStore {
 
   accountFor(username: string, realm: string): AccountSummary | undefined {
     this.refresh()
-    const found = this.accounts.find((a) => a.username === username && a.realm === realm)
+    const found = this.byLogin.get(loginKey(username, realm))
     return found && summary(found)
+  }
+
+  /** The account registering `aor`, if any. */
+  accountForAor(aor: string): AccountSummary | undefined {
+    this.refresh()
+    const found = this.byAor.get(aor)
+    return found && summary(found)
+  }
+
+  /** Every realm of the accounts, lower-cased. */
+  realms(): ReadonlySet<string> {
+    this.refresh()
+    return this.realmSet
   }
 
   /** The digest authenticator's HA1 lookup: `auth.verify(req, (u, r, a) => store.ha1For(u, r, a))`. */
   ha1For(username: string, realm: string, algorithm: DigestAlgorithm): string | undefined {
     this.refresh()
-    const found = this.accounts.find((a) => a.username === username && a.realm === realm)
+    const found = this.byLogin.get(loginKey(username, realm))
     if (!found) return undefined
     return algorithm === 'SHA-256' ? found.ha1.sha256 : found.ha1.md5
   }
@@ -258,6 +286,10 @@ function readTextOrUndefined(path: string): string | undefined {
     if (errorCode(err) === 'ENOENT') return undefined
     throw err
   }
+}
+
+function loginKey(username: string, realm: string): string {
+  return `${username}\n${realm}`
 }
 
 function summary(record: AccountRecord): AccountSummary {

@@ -138,7 +138,7 @@ export class Registrar {
     const accounts = this.opts.accounts
     if (!accounts) return null
     // The account's own realm (`accounts add --realm`); unknown AORs are challenged in their domain's.
-    const realm = accounts.list().find((a) => a.aor === aor)?.realm ?? realmOf(aor)
+    const realm = accounts.accountForAor(aor)?.realm ?? realmOf(aor)
     const auth = this.authenticator(realm)
     const verdict = auth.verify({ method: req.method, authorization: req.get('Authorization') }, (u, r, alg) => accounts.ha1For(u, r, alg))
     if (!verdict.ok) {
@@ -157,7 +157,7 @@ export class Registrar {
     if (!auth) {
       auth = new DigestAuthenticator({ realm, secret: this.secret, algorithms: this.opts.algorithms ?? DEFAULT_DIGEST_ORDER, now: this.now })
       // Only realms of known accounts are cached, so a flood of made-up domains cannot grow the map.
-      if (this.opts.accounts?.list().some((a) => a.realm === realm)) this.authenticators.set(realm, auth)
+      if (this.opts.accounts?.realms().has(realm.toLowerCase())) this.authenticators.set(realm, auth)
     }
     return auth
   }

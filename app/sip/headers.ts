@@ -30,10 +30,19 @@ const CANONICAL = new Map(
   ].map((name) => [name.toLowerCase(), name])
 )
 
-/** The key under which a header is looked up: full name, lower case. */
+const KEY_CACHE = new Map<string, string>()
+const KEY_CACHE_MAX = 4096
+
+/** The key under which a header is looked up: full name, lower case. Memoised: it runs for every header access. */
 export function headerKey(name: string): string {
-  const lower = name.toLowerCase()
-  return (COMPACT_FORMS[lower] ?? lower).toLowerCase()
+  let key = KEY_CACHE.get(name)
+  if (key === undefined) {
+    const lower = name.toLowerCase()
+    key = (COMPACT_FORMS[lower] ?? lower).toLowerCase()
+    // Bounded, since header names come from the network.
+    if (KEY_CACHE.size < KEY_CACHE_MAX) KEY_CACHE.set(name, key)
+  }
+  return key
 }
 
 /** The conventional spelling of a header name, for messages we create. */

@@ -155,8 +155,12 @@ export function createResponse(request: SipRequest, status: number, reason = REA
   return response
 }
 
+// Tags and Call-IDs need to be unique, not secret (§19.3): a random prefix and a counter.
+const TAG_PREFIX = randomBytes(4).toString('hex')
+let tagCounter = 0
+
 export function newTag(): string {
-  return randomBytes(6).toString('hex')
+  return `${TAG_PREFIX}${(++tagCounter).toString(36)}`
 }
 
 /** A branch with the RFC 3261 magic cookie (§8.1.1.7). */

@@ -23,8 +23,8 @@ export interface SipCoreDeps {
   addresses: LocalAddresses
   targets: TargetResolver
   registrar: Registrar | null
-  /** Domains whose REGISTERs this peer answers as registrar (besides its own addresses). */
-  registrarDomains: () => Set<string>
+  /** Whether REGISTERs for this (lower-case) domain are ours to answer, besides our own addresses. */
+  registrarDomains: (host: string) => boolean
   local: LocalHandler
   /** For responses leaving on a peer stream (the next Via names a peer host). */
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
@@ -144,7 +144,7 @@ export class SipCore {
   private servesDomain(ruriText: string): boolean {
     const uri = parseUri(ruriText)
     if (!uri) return false
-    return this.deps.addresses.isUsUri(uri) || this.deps.registrarDomains().has(hostKey(uri.host))
+    return this.deps.addresses.isUsUri(uri) || this.deps.registrarDomains(hostKey(uri.host))
   }
 
   private answerHere(req: SipRequest): SipResponse {

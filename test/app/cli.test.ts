@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CliProcess, runCli } from '../helpers/cli.js'
+import { TestUa } from '../helpers/sip-ua.js'
 
 const procs: CliProcess[] = []
 const dirs: string[] = []
@@ -100,4 +101,32 @@ test('bad flags, bad AORs, missing peers and a busy data dir give one-line error
   assert.match(second.stderr, /already running/)
   const still = await runCli(['status', '--json', '--data-dir', running.dir])
   assert.equal(still.code, 0)
+})
+
+test('accounts are managed from the CLI and a phone registers to a served peer over UDP', async () => {
+  const dir = await tempDir()
+  const added = await runCli(['accounts', 'add', 'sip:desk@example.org', '--password', 'pa55word', '--data-dir', dir])
+  assert.equal(added.code, 0, added.stderr)
+  const list = await runCli(['accounts', 'list', '--json', '--data-dir', dir])
+  assert.deepEqual(JSON.parse(list.stdout).map((a: { aor: string }) => a.aor), ['sip:desk@example.org'])
+  assert.doesNotMatch(JSON.stringify(list.stdout), /pa55word/)
+  const dup = await runCli(['accounts', 'add', 'sip:desk@example.org', '--password', 'x', '--data-dir', dir])
+  assert.notEqual(dup.code, 0)
+
+  const proc = CliProcess.start(['serve', '--data-dir', dir, '--aor', 'sip:owner@example.org', '--bootstrap', bootstrap, '--dht-host', '127.0.0.1', '--sip-udp', '0'])
+  procs.push(proc)
+  const ready = await proc.waitFor((l) => l.event === 'ready', 'ready')
+  const udp = (ready.sip as Array<{ transport: string; host: string; port: number }>).find((t) => t.transport === 'UDP')
+  assert.equal(udp?.host, '127.0.0.1')
+  const phone = await TestUa.open('sip:desk@example.org', udp?.port ?? 0)
+  try {
+    assert.equal((await phone.register()).status, 401)
+    assert.equal((await phone.register({ password: 'pa55word' })).status, 200)
+    const status = JSON.parse((await runCli(['status', '--json', '--data-dir', dir])).stdout)
+    assert.equal(status.sip.boundAors, 1)
+  } finally {
+    phone.close()
+  }
+  const removed = await runCli(['accounts', 'remove', 'sip:desk@example.org', '--data-dir', dir])
+  assert.equal(removed.code, 0, removed.stderr)
 })

@@ -4,6 +4,7 @@ import { Lab } from '../helpers/overlay.js'
 import { TestUa } from '../helpers/sip-ua.js'
 import { parseNameAddr, param } from '../../app/sip/header-values.js'
 import type { Peer } from '../../app/peer.js'
+import { AccountStore } from '../../app/registrar/account-store.js'
 
 let lab: Lab
 let peer: Peer
@@ -64,4 +65,23 @@ test('a REGISTER for a domain this peer does not serve is proxied, not bound', a
   const res = await ua.send(req)
   assert.equal(res.status, 404)
   assert.equal(peer.status().sip.boundAors, 0)
+})
+
+test('SHA-256 digest (RFC 8760) when the peer offers it first; MD5 when it offers only MD5', async () => {
+  for (const [digest, algorithm] of [['sha256-first', 'SHA-256'], ['md5', 'MD5']] as const) {
+    const dataDir = await lab.tempDir()
+    await (await AccountStore.open(dataDir)).add({ aor: 'sip:strong@example.net', password: 'correct horse' })
+    const p = await lab.peer(`sip:${digest}@parley.test`, { dataDir, sip: { udp: 0, dns: false, digest } })
+    const phone = await TestUa.open('sip:strong@example.net', p.status().sip.transports[0]?.port ?? 0)
+    try {
+      const first = await phone.register()
+      assert.equal(first.status, 401)
+      const challenges = first.getAll('WWW-Authenticate').join(' | ')
+      assert.match(first.get('WWW-Authenticate') ?? '', new RegExp(`algorithm=${algorithm}`))
+      if (digest === 'md5') assert.doesNotMatch(challenges, /SHA-256/)
+      assert.equal((await phone.register({ password: 'correct horse' })).status, 200)
+    } finally {
+      phone.close()
+    }
+  }
 })

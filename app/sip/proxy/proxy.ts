@@ -90,7 +90,7 @@ export class Proxy {
   async forwardStateless(req: SipRequest): Promise<void> {
     if (this.check(req)) return
     const route = req.getAll('Route')[0]
-    let dest: Destination | null = null
+    let dest: Destination | null
     if (route !== undefined) {
       const uri = parseNameAddr(route)?.uri
       dest = uri ? await this.deps.targets.nextHop(uri) : null

@@ -67,7 +67,7 @@ export class TargetResolver {
     if (contact) return { kind: 'targets', targets: [{ uri: uriText, dest: contact.path }] }
     if (opts.inDialog) return this.toHost(uri, uriText)
 
-    let aor: Aor | null = null
+    let aor: Aor | null
     try {
       aor = uri.user !== null ? canonicalAor(uriText) : null
     } catch {

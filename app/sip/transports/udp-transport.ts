@@ -68,6 +68,7 @@ export class UdpTransport extends EventEmitter<SipTransportEvents> implements Si
         resolve()
       })
     })
+    growBuffers(socket)
     return new UdpTransport(socket, opts)
   }
 
@@ -129,5 +130,24 @@ export class UdpTransport extends EventEmitter<SipTransportEvents> implements Si
       return
     }
     emitSafely(this.log, 'message', () => this.emit('message', message, source))
+  }
+}
+
+/** Socket buffers asked for; the kernel caps them at net.core.rmem_max / wmem_max. */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024
+
+/**
+ * A registrar takes bursts (phones re-registering together, a load generator):
+ * with the default ~200 KiB receive buffer, datagrams are dropped by the kernel
+ * whenever the event loop pauses (a GC, a DHT burst). Ask for more, as
+ * Kamailio does at start-up; the kernel grants up to its maximum.
+ */
+function growBuffers(socket: Socket): void {
+  for (const set of [(n: number) => socket.setRecvBufferSize(n), (n: number) => socket.setSendBufferSize(n)]) {
+    try {
+      set(UDP_BUFFER_BYTES)
+    } catch {
+      // Not permitted or not supported here: keep the default.
+    }
   }
 }
