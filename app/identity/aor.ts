@@ -62,6 +62,13 @@ export function aorUser(aor: Aor): string {
   return decodeURIComponent(userPartOf(aor))
 }
 
+/** The host of an AOR without its port: the default digest realm (RFC 3261 §22.1). */
+export function aorHost(aor: Aor): string {
+  const host = aor.slice(aor.lastIndexOf('@') + 1)
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1)
+  return host.replace(/:\d+$/, '')
+}
+
 function userPartOf(uri: string): string {
   const rest = uri.slice(uri.indexOf(':') + 1)
   const at = rest.lastIndexOf('@')

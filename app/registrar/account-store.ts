@@ -2,7 +2,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ParleyError, errorCode } from '../errors.js'
-import { aorUser, canonicalAor, type Aor } from '../identity/aor.js'
+import { aorHost, aorUser, canonicalAor, type Aor } from '../identity/aor.js'
 import { createLogger, type Logger } from '../log.js'
 import { ha1, type DigestAlgorithm } from '../sip/digest-auth.js'
 import { writeJsonFile } from '../store/json-file.js'
@@ -296,12 +296,6 @@ function summary(record: AccountRecord): AccountSummary {
   return { aor: record.aor as Aor, username: record.username, realm: record.realm, createdAt: record.createdAt }
 }
 
-/** The host part of a canonical AOR, without a port (realm default). */
-function aorHost(aor: Aor): string {
-  const host = aor.slice(aor.lastIndexOf('@') + 1)
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1)
-  return host.replace(/:\d+$/, '')
-}
 
 function checkText(what: string, value: string): string {
   if (typeof value !== 'string' || value.length === 0) throw ParleyError.BAD_REQUEST(`the ${what} must not be empty`)

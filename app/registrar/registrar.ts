@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { canonicalAor, type Aor } from '../identity/aor.js'
+import { aorHost, canonicalAor, type Aor } from '../identity/aor.js'
 import { createResponse, type SipRequest, type SipResponse } from '../sip/message.js'
 import { param, parseNameAddr, splitList } from '../sip/header-values.js'
 import { DigestAuthenticator, type DigestAlgorithm } from '../sip/digest-auth.js'
@@ -138,7 +138,7 @@ export class Registrar {
     const accounts = this.opts.accounts
     if (!accounts) return null
     // The account's own realm (`accounts add --realm`); unknown AORs are challenged in their domain's.
-    const realm = accounts.accountForAor(aor)?.realm ?? realmOf(aor)
+    const realm = accounts.accountForAor(aor)?.realm ?? aorHost(aor)
     const auth = this.authenticator(realm)
     const verdict = auth.verify({ method: req.method, authorization: req.get('Authorization') }, (u, r, alg) => accounts.ha1For(u, r, alg))
     if (!verdict.ok) {
@@ -174,11 +174,6 @@ export class Registrar {
   }
 }
 
-/** The realm for an AOR: its host, as `parley accounts add` uses by default. */
-export function realmOf(aor: Aor): string {
-  const host = aor.slice(aor.lastIndexOf('@') + 1)
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '')
-}
 
 /** Expires values (§20.19); anything out of range counts as absent (RFC 4475 §3.1.2.4 scalar02). */
 function parseExpires(raw: string | null | undefined): number | undefined {

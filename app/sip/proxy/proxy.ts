@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { headerKey } from '../headers.js'
 import { createResponse, SipRequest, SipResponse, REASON_PHRASES } from '../message.js'
-import { parseVia, parseNameAddr, param } from '../header-values.js'
+import { parseVia, parseNameAddr, param, splitList } from '../header-values.js'
 import type { TransactionLayer } from '../transaction/transaction-layer.js'
 import type { ServerTransaction } from '../transaction/server-transaction.js'
 import { deliver, describe, type Destination } from '../transaction/destination.js'
@@ -227,9 +227,9 @@ export class Proxy {
     const i = out.headers.findIndex((h) => headerKey(h.name) === 'via')
     if (i !== -1) {
       const h = out.headers[i] as { name: string; value: string }
-      const comma = splitFirst(h.value)
-      if (comma === null) out.headers.splice(i, 1)
-      else h.value = comma
+      const rest = (splitList(h.value) ?? []).slice(1)
+      if (rest.length === 0) out.headers.splice(i, 1)
+      else h.value = rest.join(', ')
     }
     return out
   }
@@ -242,18 +242,4 @@ export class Proxy {
     }
     return false
   }
-}
-
-/** The rest of a comma-separated Via line after its first value, or null when it held one value. */
-function splitFirst(value: string): string | null {
-  let quoted = false
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]
-    if (quoted) {
-      if (ch === '\\') i++
-      else if (ch === '"') quoted = false
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') return value.slice(i + 1).trim()
-  }
-  return null
 }

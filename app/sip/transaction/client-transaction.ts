@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { SipRequest, type SipResponse } from '../message.js'
 import { deliver, isReliable, type Destination } from './destination.js'
 import type { SipTimers } from './timers.js'
+import { TimerSet } from './timer-set.js'
 
 /**
  * Client transactions (RFC 3261 §17.1). INVITE:
@@ -25,7 +26,7 @@ export interface ClientTransactionEvents {
 
 export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
   state: ClientTransactionState
-  private timers: NodeJS.Timeout[] = []
+  private readonly timers = new TimerSet()
   private final = false
 
   constructor(
@@ -46,7 +47,7 @@ export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
     this.send(this.request)
     const reliable = isReliable(this.destination)
     if (!reliable) this.retransmit(this.t.T1)
-    this.later(64 * this.t.T1, () => {
+    this.timers.later(64 * this.t.T1, () => {
       // Timer B / Timer F
       if (this.state === 'calling' || this.state === 'trying' || (!this.isInvite && this.state === 'proceeding')) {
         this.emit('timeout')
@@ -56,7 +57,7 @@ export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
   }
 
   private retransmit(interval: number): void {
-    this.later(interval, () => {
+    this.timers.later(interval, () => {
       const waiting = this.isInvite ? this.state === 'calling' : this.state === 'trying' || this.state === 'proceeding'
       if (!waiting) return
       this.send(this.request)
@@ -82,12 +83,12 @@ export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
     const reliable = isReliable(this.destination)
     if (this.isInvite && response.status < 300) return this.terminate()
     this.state = 'completed'
-    this.clearTimers()
+    this.timers.clear()
     if (this.isInvite) {
       this.send(this.ackFor(response))
-      this.later(reliable ? 0 : 64 * this.t.T1, () => this.terminate()) // Timer D (≥ 32 s)
+      this.timers.later(reliable ? 0 : 64 * this.t.T1, () => this.terminate()) // Timer D (≥ 32 s)
     } else {
-      this.later(reliable ? 0 : this.t.T4, () => this.terminate()) // Timer K
+      this.timers.later(reliable ? 0 : this.t.T4, () => this.terminate()) // Timer K
     }
   }
 
@@ -119,21 +120,10 @@ export class ClientTransaction extends EventEmitter<ClientTransactionEvents> {
     })
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(fn, ms)
-    t.unref?.()
-    this.timers.push(t)
-  }
-
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t)
-    this.timers = []
-  }
-
   terminate(): void {
     if (this.state === 'terminated') return
     this.state = 'terminated'
-    this.clearTimers()
+    this.timers.clear()
     this.emit('terminated')
   }
 }

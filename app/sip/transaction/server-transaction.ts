@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { SipRequest, SipResponse } from '../message.js'
 import { deliver, isReliable, type Destination } from './destination.js'
 import type { SipTimers } from './timers.js'
+import { TimerSet } from './timer-set.js'
 
 /**
  * Server transactions (RFC 3261 §17.2). INVITE:
@@ -22,7 +23,7 @@ export type ServerTransactionState = 'trying' | 'proceeding' | 'accepted' | 'com
 export class ServerTransaction extends EventEmitter<{ terminated: []; ack: [SipRequest]; 'ack-timeout': [] }> {
   state: ServerTransactionState
   lastResponse: SipResponse | null = null
-  private timers: NodeJS.Timeout[] = []
+  private readonly timers = new TimerSet()
 
   constructor(
     readonly key: string,
@@ -51,18 +52,18 @@ export class ServerTransaction extends EventEmitter<{ terminated: []; ack: [SipR
     }
     if (this.isInvite && response.status < 300) {
       this.state = 'accepted'
-      this.later(64 * this.t.T1, () => this.terminate()) // Timer L
+      this.timers.later(64 * this.t.T1, () => this.terminate()) // Timer L
       return
     }
     this.state = 'completed'
     if (this.isInvite) {
       if (!reliable) this.retransmitG(this.t.T1)
-      this.later(64 * this.t.T1, () => {
+      this.timers.later(64 * this.t.T1, () => {
         this.emit('ack-timeout')
         this.terminate()
       }) // Timer H
     } else {
-      this.later(reliable ? 0 : 64 * this.t.T1, () => this.terminate()) // Timer J
+      this.timers.later(reliable ? 0 : 64 * this.t.T1, () => this.terminate()) // Timer J
     }
   }
 
@@ -75,13 +76,13 @@ export class ServerTransaction extends EventEmitter<{ terminated: []; ack: [SipR
   onAck(ack: SipRequest): void {
     if (this.state !== 'completed') return
     this.state = 'confirmed'
-    this.clearTimers()
+    this.timers.clear()
     this.emit('ack', ack)
-    this.later(isReliable(this.destination) ? 0 : this.t.T4, () => this.terminate()) // Timer I
+    this.timers.later(isReliable(this.destination) ? 0 : this.t.T4, () => this.terminate()) // Timer I
   }
 
   private retransmitG(interval: number): void {
-    this.later(interval, () => {
+    this.timers.later(interval, () => {
       if (this.state !== 'completed' || !this.lastResponse) return
       this.send(this.lastResponse)
       this.retransmitG(Math.min(2 * interval, this.t.T2))
@@ -92,21 +93,10 @@ export class ServerTransaction extends EventEmitter<{ terminated: []; ack: [SipR
     deliver(this.destination, response).catch((err: Error) => this.onError(err))
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(fn, ms)
-    t.unref?.()
-    this.timers.push(t)
-  }
-
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t)
-    this.timers = []
-  }
-
   terminate(): void {
     if (this.state === 'terminated') return
     this.state = 'terminated'
-    this.clearTimers()
+    this.timers.clear()
     this.emit('terminated')
   }
 }
