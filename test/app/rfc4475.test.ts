@@ -15,7 +15,8 @@ import type { Peer } from '../../app/peer.js'
  * forwarded, answered with a status, or dropped — must be one the manifest
  * allows for a proxy/registrar, plus the specific checks it names.
  */
-const DIR = join(import.meta.dirname, '../../../shared/conformance/rfc4475')
+// A copy of ../shared/conformance/rfc4475 (see test/fixtures/rfc4475/SOURCE.md), so a lone clone can run it.
+const DIR = join(import.meta.dirname, '../fixtures/rfc4475')
 interface Entry { file: string; kind: string; parse: string; proxy: string }
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Entry[]
 
