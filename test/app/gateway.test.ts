@@ -95,3 +95,90 @@ test('unregistering withdraws the phone from the overlay; calls then get 404', a
   const res = await alice.send(alice.request('OPTIONS', 'sip:phone-b@example.org'))
   assert.equal(res.status, 404)
 })
+
+test('a WebSocket client (RFC 7118) registers and receives a MESSAGE on its flow, despite an .invalid contact', async () => {
+  const { WebSocket } = await import('ws')
+  const { SipRequest, SipResponse, createResponse } = await import('../../app/sip/message.js')
+  const { parseSipMessage } = await import('../../app/sip/parser.js')
+  const { digestResponse, ha1 } = await import('../../app/sip/digest-auth.js')
+  const dataDir = await lab.tempDir()
+  await (await AccountStore.open(dataDir)).add({ aor: 'sip:web@example.org', password: 'ws-secret' })
+  const peerW = await lab.peer('sip:owner-w@parley.test', { dataDir, sip: { ws: 0, dns: false } })
+  const wsPort = peerW.status().sip.transports.find((t) => t.transport === 'WS')?.port
+  const ws = new WebSocket(`ws://127.0.0.1:${wsPort}`, 'sip')
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  const inbox: Array<InstanceType<typeof SipRequest> | InstanceType<typeof SipResponse>> = []
+  const waiters: Array<() => void> = []
+  ws.on('message', (data: Buffer) => {
+    inbox.push(parseSipMessage(Buffer.from(data)) as InstanceType<typeof SipRequest>)
+    for (const w of waiters.splice(0)) w()
+  })
+  const next = async <T>(match: (m: unknown) => m is T): Promise<T> => {
+    for (;;) {
+      const found = inbox.find(match)
+      if (found) {
+        inbox.splice(inbox.indexOf(found), 1)
+        return found
+      }
+      await new Promise<void>((r) => waiters.push(r))
+    }
+  }
+  const register = (cseq: number, auth?: string) => {
+    const r = new SipRequest('REGISTER', 'sip:example.org')
+    r.append('Via', `SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws${cseq}`)
+    r.append('Max-Forwards', '70')
+    r.append('From', '<sip:web@example.org>;tag=w1')
+    r.append('To', '<sip:web@example.org>')
+    r.append('Call-ID', 'ws-reg')
+    r.append('CSeq', `${cseq} REGISTER`)
+    r.append('Contact', '<sip:x7k2@df7jal23ls0d.invalid;transport=ws>')
+    if (auth) r.append('Authorization', auth)
+    ws.send(r.serialize().toString())
+  }
+  const isResponse = (m: unknown): m is InstanceType<typeof SipResponse> => m instanceof SipResponse
+  register(1)
+  const challenge = await next(isResponse)
+  assert.equal(challenge.status, 401)
+  const nonce = /nonce="([^"]+)"/.exec(challenge.get('WWW-Authenticate') ?? '')?.[1] ?? ''
+  const response = digestResponse({ algorithm: 'MD5', ha1: ha1('MD5', 'web', 'example.org', 'ws-secret'), method: 'REGISTER', uri: 'sip:example.org', nonce })
+  register(2, `Digest username="web", realm="example.org", nonce="${nonce}", uri="sip:example.org", response="${response}", algorithm=MD5`)
+  assert.equal((await next(isResponse)).status, 200)
+  await peerW.overlaySettled()
+
+  const sender = await ua('sip:phone-a@example.org', peerA)
+  const pending = sender.send(sender.request('MESSAGE', 'sip:web@example.org', { headers: [['Content-Type', 'text/plain']], body: 'over the web' }))
+  const msg = await next((m): m is InstanceType<typeof SipRequest> => m instanceof SipRequest && m.method === 'MESSAGE')
+  assert.equal(msg.body.toString(), 'over the web')
+  ws.send(createResponse(msg, 200).serialize().toString())
+  assert.equal((await pending).status, 200)
+  ws.close()
+})
+
+test('CANCEL of a ringing call across the overlay: 200 to the CANCEL, 487 to the INVITE', async () => {
+  const alice = await ua('sip:phone-a@example.org', peerA)
+  const bob = await ua('sip:phone-b@example.org', peerB)
+  assert.equal((await bob.register({ password: 'secret-phone-b' })).status, 200)
+  await peerB.overlaySettled()
+  const invite = alice.request('INVITE', 'sip:phone-b@example.org', { callId: 'cancel1@test', headers: [['Content-Type', 'application/sdp']], body: 'v=0\r\n' })
+  const ringing = alice.send(invite, 180)
+  const inv = await bob.incoming('INVITE')
+  await bob.reply(inv, 180)
+  await ringing
+  const final = alice.send(invite)
+  const cancel = alice.request('CANCEL', invite.uri, { callId: 'cancel1@test', cseq: invite.cseq?.seq })
+  cancel.set('Via', invite.getAll('Via')[0] ?? '')
+  assert.equal((await alice.send(cancel)).status, 200)
+  const atBob = await bob.incoming('CANCEL')
+  await bob.reply(atBob, 200)
+  await bob.reply(inv, 487)
+  assert.equal((await final).status, 487)
+})
+
+test('a request that loops back to a peer is refused with 482', async () => {
+  const { loopHash } = await import('../../app/sip/proxy/loop-hash.js')
+  const alice = await ua('sip:phone-a@example.org', peerA)
+  const req = alice.request('OPTIONS', 'sip:someone@example.net')
+  // What this request looks like when it comes back after peer A forwarded it once.
+  req.append('Via', `SIP/2.0/UDP 127.0.0.1:${port(peerA)};branch=z9hG4bK${loopHash(req)}.abcd`)
+  assert.equal((await alice.send(req)).status, 482)
+})

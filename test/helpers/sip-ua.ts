@@ -49,7 +49,8 @@ export class TestUa {
    */
   async send(req: SipRequest, minStatus = 200): Promise<SipResponse> {
     const branch = req.topBranch
-    const reply = this.endpoint.next((m) => m instanceof SipResponse && m.topBranch === branch && m.status >= minStatus)
+    const method = req.method === 'ACK' ? 'INVITE' : req.method
+    const reply = this.endpoint.next((m) => m instanceof SipResponse && m.topBranch === branch && m.cseq?.method === method && m.status >= minStatus)
     const wire = req.serialize()
     await this.endpoint.send(wire, this.proxyPort)
     let answered = false
