@@ -115,10 +115,10 @@ test('a WebSocket client (RFC 7118) registers and receives a MESSAGE on its flow
   })
   const next = async <T>(match: (m: unknown) => m is T): Promise<T> => {
     for (;;) {
-      const found = inbox.find(match)
-      if (found) {
-        inbox.splice(inbox.indexOf(found), 1)
-        return found
+      const at = inbox.findIndex((m) => match(m))
+      if (at !== -1) {
+        const [found] = inbox.splice(at, 1)
+        if (match(found)) return found
       }
       await new Promise<void>((r) => waiters.push(r))
     }
