@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { headerKey } from './headers.js'
 import { createResponse, SipRequest, SipResponse, type SipMessage } from './message.js'
-import { parseNameAddr, parseVia, param } from './header-values.js'
+import { parseNameAddr, parseVia } from './header-values.js'
 import { validateRequest, validResponse } from './validate.js'
 import { parseUri, hostKey } from './uri.js'
 import type { SipFlow, SipSource, SipTransport } from './transport.js'
@@ -44,7 +44,7 @@ export class SipCore {
   stats = { requests: 0, responses: 0, rejected: 0, dropped: 0 }
 
   constructor(private readonly deps: SipCoreDeps) {
-    this.proxy = new Proxy({ layer: deps.layer, addresses: deps.addresses, targets: deps.targets, log: deps.log })
+    this.proxy = new Proxy({ layer: deps.layer, addresses: deps.addresses, targets: deps.targets, local: deps.local, log: deps.log })
   }
 
   attachTransport(t: SipTransport): void {
@@ -99,12 +99,6 @@ export class SipCore {
       return tx.respond(this.deps.registrar.handle(req, dest))
     }
     if (!routed && this.isForUs(req)) return tx.respond(this.answerHere(req))
-
-    const resolution = routed ? null : await this.deps.targets.resolve(req.uri, { inDialog: hasToTag(req) }).catch(() => null)
-    if (resolution?.kind === 'local') {
-      const check = this.proxy.check(req)
-      return tx.respond(check ?? (await this.deps.local(req, source.flow, resolution.aor)))
-    }
     await this.proxy.route(tx, req, dest)
   }
 
@@ -181,10 +175,6 @@ export class SipCore {
 function replyDestination(source: SipSource, transport: SipTransport | undefined): Destination | null {
   if (source.flow) return { kind: 'flow', flow: source.flow }
   return transport ? { kind: 'address', transport, host: source.host, port: source.port } : null
-}
-
-function hasToTag(req: SipRequest): boolean {
-  return param(parseNameAddr(req.get('To') ?? '')?.params ?? [], 'tag') != null
 }
 
 function setRoutes(req: SipRequest, routes: string[]): void {

@@ -10,6 +10,7 @@ import type { LocalAddresses } from './local-addresses.js'
 import type { Target, TargetResolver } from './target-resolver.js'
 import { bestResponse, type Branch } from './response-context.js'
 import { loopHash } from './loop-hash.js'
+import type { LocalHandler } from '../sip-core.js'
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY'])
 const DEFAULT_MAX_FORWARDS = 70
@@ -20,6 +21,8 @@ export interface ProxyDeps {
   layer: TransactionLayer
   addresses: LocalAddresses
   targets: TargetResolver
+  /** Requests whose target is this peer's own user (the resolver's `local`). */
+  local: LocalHandler
   log: Logger
 }
 
@@ -69,7 +72,7 @@ export class Proxy {
       const inDialog = param(parseNameAddr(req.get('To') ?? '')?.params ?? [], 'tag') != null
       const resolution = await this.deps.targets.resolve(req.uri, { inDialog })
       if (resolution.kind === 'reject') return server.respond(createResponse(req, resolution.status, resolution.reason))
-      if (resolution.kind === 'local') return server.respond(createResponse(req, 480, 'Temporarily Unavailable'))
+      if (resolution.kind === 'local') return server.respond(await this.deps.local(req, inbound.kind === 'flow' ? inbound.flow : null, resolution.aor))
       targets = resolution.targets
     }
     if (server.state === 'terminated') return
