@@ -7,7 +7,7 @@ import type { ContactBook } from '../identity/contact-book.js'
 import { errorCode } from '../errors.js'
 import { createResponse, newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../sip/message.js'
 import type { TransactionOutcome } from '../sip/transaction/send-request.js'
-import { parseNameAddr, quoteDisplayName } from '../sip/name-addr.js'
+import { formatNameAddr, parseNameAddr } from '../sip/header-values.js'
 import type { SipFlow } from '../sip/transport.js'
 import type { MessageStore, StoredMessage } from './message-store.js'
 
@@ -105,8 +105,7 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     const req = new SipRequest('MESSAGE', to)
     req.append('Via', `SIP/2.0/PARLEY ${peerHost(user.publicKey)};branch=${newBranch()}`)
     req.append('Max-Forwards', '70')
-    const name = user.displayName ? `${quoteDisplayName(user.displayName)} ` : ''
-    req.append('From', `${name}<${user.aor}>;tag=${newTag()}`)
+    req.append('From', formatNameAddr({ displayName: user.displayName || null, uri: user.aor, params: [['tag', newTag()]] }))
     req.append('To', `<${to}>`)
     req.append('Call-ID', this.callId)
     req.append('CSeq', `${++this.cseq} MESSAGE`)

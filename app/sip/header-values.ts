@@ -178,8 +178,9 @@ function findAngle(text: string): number {
   return quoted ? -2 : -1
 }
 
+/** A name-addr with the display name quoted; line breaks in it become spaces (no header injection). */
 export function formatNameAddr(na: { displayName: string | null; uri: string; params: Params }): string {
-  const name = na.displayName === null ? '' : `"${na.displayName.replace(/["\\]/g, (c) => '\\' + c)}" `
+  const name = na.displayName === null ? '' : `"${na.displayName.replace(/["\\]/g, (c) => '\\' + c).replace(/[\r\n]/g, ' ')}" `
   return `${name}<${na.uri}>${formatParams(na.params)}`
 }
 
