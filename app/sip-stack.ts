@@ -118,11 +118,18 @@ export class SipStack {
     return new SipStack(core, layer, bindings, accounts, transports, addresses)
   }
 
-  /** A fresh in-memory flow into this peer's own proxy. */
+  private loop: SipFlow | null = null
+
+  /** The in-memory flow into this peer's own proxy, made once (each pair stays attached to the core). */
   loopback(): SipFlow {
-    const [mine, theirs] = LoopbackFlow.pair(Buffer.alloc(32))
-    this.core.attachFlow(theirs)
-    return mine
+    if (!this.loop) {
+      const [mine, theirs] = LoopbackFlow.pair(Buffer.alloc(32))
+      // Both ends feed the core: requests arrive on theirs, the responses to them on mine.
+      this.core.attachFlow(theirs)
+      this.core.attachFlow(mine)
+      this.loop = mine
+    }
+    return this.loop
   }
 
   close(): Promise<void> {

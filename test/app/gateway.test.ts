@@ -182,3 +182,18 @@ test('a request that loops back to a peer is refused with 482', async () => {
   req.append('Via', `SIP/2.0/UDP 127.0.0.1:${port(peerA)};branch=z9hG4bK${loopHash(req)}.abcd`)
   assert.equal((await alice.send(req)).status, 482)
 })
+
+test("the peer's own user messages a phone registered at the same peer (through its own proxy)", async () => {
+  const bob = await ua('sip:phone-b@example.org', peerB)
+  assert.equal((await bob.register({ password: 'secret-phone-b' })).status, 200)
+  await peerB.overlaySettled()
+  for (const text of ['first note', 'second note']) {
+    const sending = peerB.sendMessage('sip:phone-b@example.org', text)
+    const msg = await bob.incoming('MESSAGE')
+    assert.equal(msg.body.toString(), text)
+    await bob.reply(msg, 200)
+    const result = await sending
+    assert.equal(result.status, 200)
+    assert.equal(result.publicKey, peerB.identity.keyPair.publicKey.toString('hex'))
+  }
+})
