@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Aor } from './identity/aor.js'
+import { aorHost, type Aor } from './identity/aor.js'
 import { AccountStore } from './registrar/account-store.js'
 import { BindingStore } from './registrar/binding-store.js'
 import { DIGEST_POLICIES, Registrar, type DigestPolicy, type ExpiresPolicy } from './registrar/registrar.js'
@@ -54,6 +54,9 @@ export interface SipStackDeps {
   log: Logger
 }
 
+/** Flows from the peer's own UI: they may bind the peer's own AORs without credentials. */
+const ownUiFlows = new WeakSet<SipFlow>()
+
 /**
  * The peer's SIP side: transports, transactions, registrar (with the accounts
  * of local phones) and proxy, wired into one SipCore.
@@ -102,14 +105,23 @@ export class SipStack {
       log
     })
     const algorithms = DIGEST_POLICIES[opts.digest ?? 'md5']
-    const registrar = new Registrar({ bindings, accounts, expires: opts.expires, algorithms, log })
+    const registrar = new Registrar({
+      bindings,
+      accounts,
+      expires: opts.expires,
+      algorithms,
+      log,
+      own: { aors: deps.localAors, isOwnUi: (path) => path.kind === 'flow' && ownUiFlows.has(path.flow) }
+    })
     const domains = new Set((opts.domains ?? []).map((d) => d.toLowerCase()))
+    // The own user's UI registers in its AOR's domain (JsSIP's default registrar).
+    const ownDomains = () => new Set(deps.localAors().map((a) => aorHost(a).toLowerCase()))
     const core = new SipCore({
       layer,
       addresses,
       targets,
       registrar,
-      registrarDomains: (host) => domains.has(host) || (accounts?.realms().has(host) ?? false),
+      registrarDomains: (host) => domains.has(host) || ownDomains().has(host) || (accounts?.realms().has(host) ?? false),
       local: deps.local,
       flowTo: deps.flowTo,
       log
@@ -119,6 +131,12 @@ export class SipStack {
   }
 
   private loop: SipFlow | null = null
+
+  /** Attach a flow from the peer's own UI (web mode's `/sip` socket, Electron's IPC socket). */
+  attachOwnUi(flow: SipFlow): void {
+    ownUiFlows.add(flow)
+    this.core.attachFlow(flow)
+  }
 
   /** The in-memory flow into this peer's own proxy, made once (each pair stays attached to the core). */
   loopback(): SipFlow {

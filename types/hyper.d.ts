@@ -68,7 +68,7 @@ declare module 'hyperdht' {
     readonly firewalled: boolean
     readonly randomized: boolean
     readonly bootstrapped: boolean
-    readonly table: { id: Buffer; k: number; closest(target: Buffer, k?: number): DhtNodeAddress[] }
+    readonly table: { id: Buffer; k: number; closest(target: Buffer, k?: number): DhtNodeAddress[]; toArray(): Array<{ id: Buffer; host: string; port: number }> }
     readonly udx: { bytesTransmitted: number; bytesReceived: number; packetsTransmitted: number; packetsReceived: number }
     stats: { queries: { active: number; total: number } }
     fullyBootstrapped(): Promise<void>

@@ -1,10 +1,10 @@
 import { connect } from 'node:net'
 import { ParleyError } from '../errors.js'
-import type { ControlMethod, ControlParams, ControlReply } from '../api/control-contract.js'
+import type { ApiMethod, ApiParams, ReplyEnvelope } from '../api/contract.js'
 import { controlSocketPath } from './control-socket.js'
 
 /** One request to the peer running on `dataDir`; rejects with the peer's error code. */
-export function controlRequest<M extends ControlMethod>(dataDir: string, method: M, params: ControlParams<M>): Promise<unknown> {
+export function controlRequest<M extends ApiMethod>(dataDir: string, method: M, params: ApiParams<M>): Promise<unknown> {
   const path = controlSocketPath(dataDir)
   return new Promise((resolve, reject) => {
     const socket = connect(path)
@@ -19,7 +19,7 @@ export function controlRequest<M extends ControlMethod>(dataDir: string, method:
       const nl = buffered.indexOf('\n')
       if (nl === -1) return
       socket.destroy()
-      const reply = JSON.parse(buffered.slice(0, nl)) as ControlReply
+      const reply = JSON.parse(buffered.slice(0, nl)) as ReplyEnvelope
       if (reply.ok) resolve(reply.result)
       else reject(new ParleyError(reply.error.code, reply.error.message, reply.error.details as Record<string, unknown> | undefined))
     })

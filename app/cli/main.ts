@@ -17,8 +17,11 @@ const USAGE = `usage: parley <command> [options]
   serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
         [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256] [--sip-rate-limit N|off]
+        [--web PORT]
                                            run a headless peer (and SIP proxy/registrar for phones);
-                                           prints {"event":"ready",…}
+                                           prints {"event":"ready",…}; with --web also serves the UI on
+                                           127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
+                                           (--aor may then be left out: the UI's first-run view chooses it)
   status [--json]                          role, overlay, connections, registrations
   lookup AOR [--trace] [--json]            public keys announcing AOR (with the DHT path)
   send AOR TEXT [--json]                   send an instant message; prints the final SIP status
@@ -55,7 +58,8 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'sip-domain': { type: 'string' },
       'sip-dns': { type: 'string' },
       'sip-digest': { type: 'string' },
-      'sip-rate-limit': { type: 'string' }
+      'sip-rate-limit': { type: 'string' },
+      web: { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -122,6 +126,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             dhtHost: values['dht-host'] as string | undefined,
             dhtPort: values['dht-port'] === undefined ? undefined : intFlag(values['dht-port'], 'dht-port', 0, 1, 65535),
             sip: sipFlags(values),
+            web: values.web === undefined ? undefined : intFlag(values.web, 'web', 0, 0, 65535),
             logLevel
           },
           emit

@@ -1,40 +1,78 @@
-import { Peer, type PeerOptions } from '../peer.js'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { PeerOptions } from '../peer.js'
+import { PeerSession } from '../peer-session.js'
+import { ApiService } from '../api/api-service.js'
 import { createLogger } from '../log.js'
 import { startControlServer } from './control-server.js'
 import { controlSocketPath, socketAnswers } from './control-socket.js'
+import { startWebServer, type WebServer } from '../web/web-server.js'
 import { ParleyError } from '../errors.js'
 
-export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & { logLevel?: string }
+export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & {
+  logLevel?: string
+  /** Serve the UI in web mode on this port (0: any free one). */
+  web?: number
+  /** The built renderer; default `dist/renderer` of this package. */
+  webRoot?: string
+}
+
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/renderer/', import.meta.url))
 
 /** `parley serve`: a headless peer. One JSON line per event on stdout. */
 export async function serve(opts: ServeOptions, out: (line: object) => void): Promise<void> {
   const log = createLogger(opts.logLevel)
+  const { logLevel: _, web, webRoot = DEFAULT_WEB_ROOT, ...peerOptions } = opts
+  if (web !== undefined && !existsSync(`${webRoot}/index.html`)) {
+    throw ParleyError.USAGE(`the UI is not built (no ${webRoot}/index.html): run npm run build:renderer`)
+  }
   // Refuse early, before touching the DHT, if a peer already runs on this data dir.
   if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
-  const { logLevel: _, ...peerOptions } = opts
-  const peer = await Peer.start({ ...peerOptions, log })
-  let control
+  const session = await PeerSession.open({ ...peerOptions, log })
+  if (!session.peer && web === undefined) {
+    await session.close()
+    throw ParleyError.USAGE('no AOR yet: start once with --aor sip:user@domain (or with --web to choose it in the UI)')
+  }
+  const api = await ApiService.open(session, opts.dataDir, log)
+  const closers: Array<() => Promise<void>> = []
   try {
-    control = await startControlServer(peer, opts.dataDir, log)
+    const control = await startControlServer(api, opts.dataDir, log)
+    closers.push(() => control.close())
+    let webServer: WebServer | null = null
+    if (web !== undefined) {
+      webServer = await startWebServer({ port: web, api, sip: () => session.peer?.sip ?? null, staticDir: webRoot, log })
+      closers.push(() => webServer!.close())
+      out({ event: 'web', url: webServer.url })
+    }
+    const announce = () => {
+      const peer = session.require()
+      peer.on('message', (m) => out({ event: 'message', id: m.id, from: m.from, identity: m.identity, text: m.text }))
+      peer.overlay.on('state', (state) => out({ event: 'overlay', state, dhtAddress: peer.overlay.dhtAddress() }))
+      const status = peer.status()
+      out({
+        event: 'ready',
+        aor: status.aor,
+        publicKey: status.publicKey,
+        fingerprint: status.fingerprint,
+        overlay: status.overlay.state,
+        dhtAddress: status.overlay.dhtAddress,
+        registered: status.registrations.every((r) => r.state === 'announced'),
+        sip: status.sip.transports,
+        control: control.path,
+        ...(webServer ? { web: webServer.url } : {})
+      })
+    }
+    if (session.peer) announce()
+    else {
+      out({ event: 'setup', message: 'no AOR yet: choose one in the UI' })
+      session.once('running', announce)
+    }
   } catch (err) {
-    await peer.close()
+    for (const close of closers.reverse()) await close().catch(() => {})
+    await api.close()
+    await session.close()
     throw err
   }
-  peer.on('message', (m) => out({ event: 'message', id: m.id, from: m.from, identity: m.identity, text: m.text }))
-  peer.overlay.on('state', (state) => out({ event: 'overlay', state, dhtAddress: peer.overlay.dhtAddress() }))
-
-  const status = peer.status()
-  out({
-    event: 'ready',
-    aor: status.aor,
-    publicKey: status.publicKey,
-    fingerprint: status.fingerprint,
-    overlay: status.overlay.state,
-    dhtAddress: status.overlay.dhtAddress,
-    registered: status.registrations.every((r) => r.state === 'announced'),
-    sip: status.sip.transports,
-    control: control.path
-  })
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -43,8 +81,9 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
       stopping = true
       log.info({ signal }, 'shutting down')
       void (async () => {
-        await control.close()
-        await peer.close()
+        for (const close of closers.reverse()) await close().catch(() => {})
+        await session.close()
+        await api.close()
         out({ event: 'stopped' })
         resolve()
       })()

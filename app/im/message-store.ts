@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { open, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -38,7 +39,7 @@ const Line = z.discriminatedUnion('kind', [StoredMessage, StatusUpdate])
  * (owner-only). Appends are fsynced; a torn or foreign line is skipped on load
  * and counted, never rewritten, so earlier messages always survive a crash.
  */
-export class MessageStore {
+export class MessageStore extends EventEmitter<{ change: [StoredMessage] }> {
   readonly path: string
   skippedLines = 0
   private readonly messages = new Map<string, StoredMessage>()
@@ -47,6 +48,7 @@ export class MessageStore {
   private writing: Promise<void> = Promise.resolve()
 
   private constructor(dataDir: string, private readonly log: Logger) {
+    super()
     this.path = join(dataDir, 'messages.jsonl')
   }
 
@@ -101,14 +103,18 @@ export class MessageStore {
     return this.dedupe.has(dedupeKey(m))
   }
 
+  /** Stores a message; `change` tells listeners (the UI) at once. */
   add(message: StoredMessage): Promise<void> {
     this.apply(message)
+    this.emit('change', message)
     return this.append(message)
   }
 
   setStatus(id: string, status: 'delivered' | 'failed', sipStatus: number | null, peerKey: string | null): Promise<void> {
     const update = { kind: 'status' as const, id, status, sipStatus, peerKey }
     this.apply(update)
+    const m = this.messages.get(id)
+    if (m) this.emit('change', m)
     return this.append(update)
   }
 

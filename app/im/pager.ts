@@ -73,13 +73,22 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
       return result(response.status, response.reason, { publicKey: user.publicKey.toString('hex'), identity: 'self' })
     }
 
+    // Stored before the lookup, so the conversation shows it (sending, then delivered or failed) whatever happens.
+    await store.add(this.record(id, 'out', request, text, null, null, 'sending'))
     const keys = await this.deps.lookup(to)
-    if (keys.length === 0) return result(404, 'Not Found')
-    const pin = await contacts.resolve(to, keys) // throws IDENTITY_CHANGED / IDENTITY_AMBIGUOUS
+    if (keys.length === 0) {
+      await store.setStatus(id, 'failed', 404, null)
+      return result(404, 'Not Found')
+    }
+    let pin
+    try {
+      pin = await contacts.resolve(to, keys) // throws IDENTITY_CHANGED / IDENTITY_AMBIGUOUS
+    } catch (err) {
+      await store.setStatus(id, 'failed', null, null)
+      throw err
+    }
     const target = { publicKey: pin.publicKey.toString('hex'), identity: pin.status, impostors: pin.others }
     if (pin.others.length) log.warn({ to, impostors: pin.others }, 'other keys announce this AOR; using the pinned one')
-
-    await store.add(this.record(id, 'out', request, text, target.publicKey, null, 'sending'))
     let response: { status: number; reason: string }
     try {
       const flow = pin.publicKey.equals(user.publicKey) ? this.deps.loopback() : await this.deps.flowTo(pin.publicKey)

@@ -38,9 +38,14 @@ export interface LookupResult {
   trace?: LookupTrace
 }
 
+/** Why a lookup was made, for the UI's overlay map. */
+export type LookupReason = 'lookup' | 'proxy' | 'message' | 'presence'
+
 export interface OverlayEvents {
   connection: [NoiseSecretStream]
   state: [OverlayState]
+  /** Every traced lookup, so a UI can draw the ones behind calls and messages. */
+  lookup: [{ aor: Aor; reason: LookupReason; keys: Buffer[]; trace: LookupTrace }]
 }
 
 const DEFAULT_TIMERS: RegistrationTimers = { refreshMs: 10 * 60_000, retryMs: 5_000 }
@@ -135,6 +140,12 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     return `${host}:${a.port}`
   }
 
+  /** The routing table's nodes (id, address), for the node panel. */
+  routingTable(): Array<{ id: string; host: string; port: number }> {
+    if (!this.dht) return []
+    return this.dht.table.toArray().map((n) => ({ id: Buffer.from(n.id).toString('hex'), host: n.host, port: n.port }))
+  }
+
   routingTableSize(): number {
     return this.dht ? this.dht.toArray().length : 0
   }
@@ -162,7 +173,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
   }
 
   /** The public keys announcing `aor`, optionally with every DHT node contacted. */
-  async lookup(aor: Aor, opts: { trace?: boolean } = {}): Promise<LookupResult> {
+  async lookup(aor: Aor, opts: { trace?: boolean; reason?: LookupReason } = {}): Promise<LookupResult> {
     const topic = aorTopic(aor)
     const query = this.dht.lookup(topic)
     const tracer = opts.trace ? new LookupTracer(query, topic) : null
@@ -178,7 +189,11 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
       // An empty overlay has nobody to ask; that is "not found", not a failure.
       this.log.debug({ err: (err as Error).message }, 'lookup query ended with an error')
     }
-    return { keys: [...seen.values()], ...(tracer ? { trace: tracer.finish() } : {}) }
+    const keys = [...seen.values()]
+    if (!tracer) return { keys }
+    const trace = tracer.finish()
+    this.emit('lookup', { aor, reason: opts.reason ?? 'lookup', keys, trace })
+    return { keys, trace }
   }
 
   /** Open an encrypted stream to the peer holding `publicKey`. */

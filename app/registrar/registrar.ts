@@ -40,6 +40,12 @@ export interface RegistrarOptions {
   algorithms?: readonly DigestAlgorithm[]
   log: Logger
   now?: () => number
+  /**
+   * The peer's own user's AORs and whether a path is that user's own UI (the
+   * renderer's socket, authorised by the web token or Electron IPC). Own AORs
+   * are bound only from such a path or with an account's digest credentials.
+   */
+  own?: { aors: () => Aor[]; isOwnUi: (path: Destination) => boolean }
 }
 
 /**
@@ -69,7 +75,7 @@ export class Registrar {
       return createResponse(req, 400, 'Bad To: Not A SIP AOR')
     }
 
-    const denied = this.authenticate(req, aor)
+    const denied = this.authenticate(req, aor, path)
     if (denied) return denied
 
     const contacts = req.lines('Contact').flatMap((h) => splitList(h.value) ?? [])
@@ -134,7 +140,12 @@ export class Registrar {
     return this.opts.accounts === null
   }
 
-  private authenticate(req: SipRequest, aor: Aor): SipResponse | null {
+  private authenticate(req: SipRequest, aor: Aor, path: Destination): SipResponse | null {
+    const own = this.opts.own
+    if (own?.aors().includes(aor)) {
+      if (own.isOwnUi(path)) return null
+      if (!this.opts.accounts?.accountForAor(aor)) return createResponse(req, 403, 'Own AOR Is Bound Only By This Peer')
+    }
     const accounts = this.opts.accounts
     if (!accounts) return null
     // The account's own realm (`accounts add --realm`); unknown AORs are challenged in their domain's.

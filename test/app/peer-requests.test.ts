@@ -7,6 +7,8 @@ import { PeerSipFlow } from '../../app/overlay/peer-sip-flow.js'
 import { SipRequest, SipResponse, newBranch, type SipMessage } from '../../app/sip/message.js'
 import { startControlServer } from '../../app/cli/control-server.js'
 import { silentLogger } from '../../app/log.js'
+import { ApiService } from '../../app/api/api-service.js'
+import { PeerSession } from '../../app/peer-session.js'
 import type { Peer } from '../../app/peer.js'
 
 let lab: Lab
@@ -79,8 +81,10 @@ test('the peer answers malformed and unsupported requests with the right status'
 
 test('the control socket refuses hostile input with codes naming the problem', async () => {
   const dataDir = await lab.tempDir()
-  const control = await startControlServer(peer, dataDir, silentLogger())
+  const api = await ApiService.open(PeerSession.running(peer, { dataDir }), dataDir, silentLogger())
+  const control = await startControlServer(api, dataDir, silentLogger())
   lab.onTeardown(() => control.close())
+  lab.onTeardown(() => api.close())
   const ask = (payload: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const socket = createConnection(control.path)

@@ -65,7 +65,8 @@ export class LocalAddresses {
     if (dest.kind === 'flow') {
       if (dest.flow.transport === 'PARLEY') return { transport: 'PARLEY', sentBy: this.peerHost }
       const t = this.transport(dest.flow.transport)
-      return { transport: dest.flow.transport, sentBy: t ? sentBy(t) : '127.0.0.1' }
+      // A flow with no listening transport of its kind (the UI's socket) is reached through us, the peer host.
+      return { transport: dest.flow.transport, sentBy: t ? sentBy(t) : this.peerHost }
     }
     return { transport: dest.transport.name, sentBy: sentBy(dest.transport) }
   }

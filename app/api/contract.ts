@@ -1,0 +1,292 @@
+import { z } from 'zod'
+
+/**
+ * The contract between a UI (or the CLI) and its peer, declared once: every
+ * request with its parameters and result, and every event the peer pushes.
+ * Transports carry it unchanged — the CLI's control socket, the WebSocket
+ * bridge of web mode, Electron's IPC — and all of them validate with these
+ * schemas, so an invalid payload is refused with an error naming the field.
+ *
+ * This file is imported by the renderer too: it must stay free of Node APIs.
+ */
+
+const AorText = z.string().min(1).max(512)
+const HexKey = z.string().regex(/^[0-9a-f]{64}$/, '32 bytes of lowercase hex')
+const Empty = z.object({}).strict()
+
+// ── Shared shapes ───────────────────────────────────────────────────────────
+
+export const PresenceStatus = z.enum(['available', 'away', 'busy', 'offline'])
+export type PresenceStatus = z.infer<typeof PresenceStatus>
+
+export const Presence = z.object({
+  status: PresenceStatus,
+  note: z.string().max(256).nullable()
+})
+export type Presence = z.infer<typeof Presence>
+
+export const Identity = z.object({
+  aor: z.string().nullable(),
+  displayName: z.string().nullable(),
+  publicKey: z.string().nullable(),
+  fingerprint: z.string().nullable(),
+  /** 'setup': no AOR yet, the first-run view; 'running': the peer is up. */
+  state: z.enum(['setup', 'starting', 'running', 'failed'])
+})
+export type Identity = z.infer<typeof Identity>
+
+/** How a buddy's announced key relates to the one pinned on first contact. */
+export const BuddyIdentity = z.object({
+  state: z.enum(['unknown', 'pinned', 'changed']),
+  publicKey: z.string().nullable(),
+  fingerprint: z.string().nullable(),
+  /** When `changed`: the new key the overlay shows; the user must acknowledge it. */
+  offeredKey: z.string().nullable(),
+  offeredFingerprint: z.string().nullable()
+})
+
+export const Buddy = z.object({
+  aor: z.string(),
+  displayName: z.string().nullable(),
+  presence: PresenceStatus,
+  note: z.string().nullable(),
+  presenceUpdatedAt: z.string().nullable(),
+  identity: BuddyIdentity,
+  unread: z.number().int().nonnegative()
+})
+export type Buddy = z.infer<typeof Buddy>
+
+export const ChatMessage = z.object({
+  id: z.string(),
+  direction: z.enum(['in', 'out']),
+  /** The other party of the conversation. */
+  peer: z.string(),
+  from: z.string(),
+  fromName: z.string().nullable(),
+  to: z.string(),
+  text: z.string(),
+  at: z.string(),
+  state: z.enum(['received', 'sending', 'delivered', 'failed']),
+  sipStatus: z.number().int().nullable(),
+  identity: z.enum(['pinned', 'unverified', 'changed', 'self']).nullable(),
+  read: z.boolean()
+})
+export type ChatMessage = z.infer<typeof ChatMessage>
+
+export const CallRecord = z.object({
+  id: z.string().min(1).max(128),
+  direction: z.enum(['incoming', 'outgoing']),
+  peer: AorText,
+  peerName: z.string().max(128).nullable(),
+  startedAt: z.string().max(40),
+  answeredAt: z.string().max(40).nullable(),
+  endedAt: z.string().max(40).nullable(),
+  /** answered: talked; missed: incoming never answered; declined; failed: outgoing not answered. */
+  outcome: z.enum(['answered', 'missed', 'declined', 'failed', 'cancelled']),
+  sipStatus: z.number().int().nullable(),
+  durationS: z.number().nonnegative().nullable()
+})
+export type CallRecord = z.infer<typeof CallRecord>
+
+export const TracedNode = z.object({
+  seq: z.number(),
+  id: z.string().nullable(),
+  host: z.string(),
+  port: z.number(),
+  hop: z.number(),
+  parent: z.string().nullable(),
+  rttMs: z.number().nullable(),
+  outcome: z.enum(['ok', 'error', 'timeout']),
+  records: z.number(),
+  closerNodes: z.number()
+})
+
+export const LookupTrace = z.object({
+  target: z.string(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  hopsToFirstRecord: z.number().nullable(),
+  nodes: z.array(TracedNode)
+})
+export type LookupTrace = z.infer<typeof LookupTrace>
+
+export const TraceEntry = z.object({
+  aor: z.string(),
+  /** What asked: a `lookup` request, a call or message routed by the proxy, presence. */
+  reason: z.enum(['lookup', 'proxy', 'message', 'presence']),
+  keys: z.array(z.string()),
+  trace: LookupTrace
+})
+export type TraceEntry = z.infer<typeof TraceEntry>
+
+export const NodeStatus = z.object({
+  aor: z.string(),
+  displayName: z.string().nullable(),
+  publicKey: z.string(),
+  fingerprint: z.string(),
+  /** 'client' (ephemeral DHT node) or 'super-node' (persistent, serving others). */
+  role: z.enum(['client', 'super-node']),
+  uptimeS: z.number(),
+  overlay: z.object({
+    state: z.string(),
+    dhtAddress: z.string().nullable(),
+    routingTableSize: z.number(),
+    firewalled: z.boolean(),
+    routingTable: z.array(z.object({ id: z.string(), host: z.string(), port: z.number() }))
+  }),
+  connections: z.number(),
+  traffic: z.object({ bytesIn: z.number(), bytesOut: z.number(), packetsIn: z.number(), packetsOut: z.number() }),
+  registrations: z.array(
+    z.object({ aor: z.string(), state: z.string(), lastAnnouncedAt: z.string().nullable(), storedAt: z.number(), error: z.string().nullable() })
+  ),
+  messages: z.object({ received: z.number(), sent: z.number() }),
+  sip: z.object({
+    transports: z.array(z.object({ transport: z.string(), host: z.string(), port: z.number() })),
+    boundAors: z.number(),
+    transactions: z.object({ server: z.number(), client: z.number() })
+  })
+})
+export type NodeStatus = z.infer<typeof NodeStatus>
+
+export const Settings = z.object({
+  theme: z.enum(['system', 'light', 'dark']),
+  /** Device ids; null follows the system default. */
+  audioInput: z.string().max(256).nullable(),
+  audioOutput: z.string().max(256).nullable(),
+  ringtone: z.boolean(),
+  /** Answer incoming calls at once (kiosks, tests, benchmarks). */
+  autoAnswer: z.boolean()
+})
+export type Settings = z.infer<typeof Settings>
+export const DEFAULT_SETTINGS: Settings = { theme: 'system', audioInput: null, audioOutput: null, ringtone: true, autoAnswer: false }
+
+export const SendResult = z.object({
+  id: z.string(),
+  to: z.string(),
+  status: z.number(),
+  reason: z.string(),
+  publicKey: z.string().nullable(),
+  identity: z.enum(['pinned', 'first-contact', 'self']).nullable(),
+  impostors: z.array(z.string())
+})
+
+// ── Requests ────────────────────────────────────────────────────────────────
+
+/** Each method: its parameters and its result. */
+export const Api = {
+  // Identity and first run
+  'identity.get': { params: Empty, result: Identity },
+  'identity.setup': {
+    params: z.object({ aor: AorText, displayName: z.string().trim().min(1).max(128).optional() }).strict(),
+    result: Identity
+  },
+
+  // Node and overlay
+  status: { params: Empty, result: NodeStatus },
+  lookup: {
+    params: z.object({ aor: AorText, trace: z.boolean().default(false) }).strict(),
+    result: z.object({ aor: z.string(), keys: z.array(z.string()), pinned: z.string().nullable(), trace: LookupTrace.optional() })
+  },
+  'traces.recent': { params: z.object({ aor: AorText.optional() }).strict(), result: z.array(TraceEntry) },
+
+  // Presence
+  'presence.get': { params: Empty, result: Presence },
+  'presence.set': { params: z.object({ status: PresenceStatus, note: z.string().max(256).nullable().optional() }).strict(), result: Presence },
+
+  // Buddies
+  'buddies.list': { params: Empty, result: z.array(Buddy) },
+  'buddies.add': { params: z.object({ aor: AorText, displayName: z.string().max(128).optional() }).strict(), result: Buddy },
+  'buddies.remove': { params: z.object({ aor: AorText }).strict(), result: z.object({ removed: z.boolean() }) },
+  /** Accept a buddy's changed key after the warning was shown. */
+  'buddies.acceptKey': { params: z.object({ aor: AorText, publicKey: HexKey }).strict(), result: Buddy },
+
+  // Messages
+  'messages.list': { params: z.object({ peer: AorText.optional(), limit: z.number().int().min(1).max(10_000).default(500) }).strict(), result: z.array(ChatMessage) },
+  'messages.send': { params: z.object({ to: AorText, text: z.string().min(1).max(64 * 1024) }).strict(), result: ChatMessage },
+  'messages.markRead': { params: z.object({ peer: AorText }).strict(), result: z.object({ marked: z.number() }) },
+  /** CLI spellings: send and wait for the final answer; list what came in. */
+  send: { params: z.object({ to: AorText, text: z.string().min(1).max(64 * 1024) }).strict(), result: SendResult },
+  inbox: { params: Empty, result: z.array(z.unknown()) },
+
+  // Call history
+  'calls.list': { params: z.object({ limit: z.number().int().min(1).max(10_000).default(200) }).strict(), result: z.array(CallRecord) },
+  'calls.record': { params: CallRecord.strict(), result: CallRecord },
+
+  // Settings
+  'settings.get': { params: Empty, result: Settings },
+  'settings.set': { params: Settings.partial().strict(), result: Settings },
+
+  // Pinned keys (CLI)
+  'contacts.list': { params: Empty, result: z.array(z.unknown()) },
+  'contacts.pin': { params: z.object({ aor: AorText, publicKey: HexKey }).strict(), result: z.unknown() },
+  'contacts.remove': { params: z.object({ aor: AorText }).strict(), result: z.object({ removed: z.boolean() }) }
+} as const
+
+export type ApiMethod = keyof typeof Api
+export type ApiParams<M extends ApiMethod> = z.input<(typeof Api)[M]['params']>
+export type ApiParsedParams<M extends ApiMethod> = z.output<(typeof Api)[M]['params']>
+export type ApiResult<M extends ApiMethod> = z.infer<(typeof Api)[M]['result']>
+
+// ── Events (peer → UI) ──────────────────────────────────────────────────────
+
+export const ApiEvents = {
+  identity: Identity,
+  /** One buddy changed: presence, identity warning, unread count. */
+  buddy: Buddy,
+  'buddy-removed': z.object({ aor: z.string() }),
+  /** Own presence changed (from this or another UI). */
+  presence: Presence,
+  /** A message arrived or an outgoing one changed state. */
+  message: ChatMessage,
+  call: CallRecord,
+  trace: TraceEntry,
+  settings: Settings
+} as const
+
+export type ApiEventName = keyof typeof ApiEvents
+export type ApiEvent<E extends ApiEventName> = z.infer<(typeof ApiEvents)[E]>
+
+// ── Envelopes ───────────────────────────────────────────────────────────────
+
+export const RequestEnvelope = z.object({
+  id: z.number().int().nonnegative(),
+  method: z.string().max(64),
+  params: z.unknown().optional()
+})
+
+export interface ApiError {
+  code: string
+  message: string
+  details?: unknown
+}
+
+export type ReplyEnvelope = { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: ApiError }
+export interface EventEnvelope {
+  event: ApiEventName
+  data: unknown
+}
+
+export const MAX_REQUEST_BYTES = 1024 * 1024
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.hasOwn(Api, name)
+}
+
+/** The first problem with a payload, naming its field: `to: Too small…`. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0]
+  if (!issue) return 'invalid'
+  const field = issue.path.length ? issue.path.join('.') : 'keys' in issue ? (issue.keys as string[]).join(', ') : '(params)'
+  return `${field}: ${issue.message}`
+}
+
+export class ApiRequestError extends Error {
+  readonly code = 'BAD_REQUEST'
+}
+
+/** Validate params, naming the offending field in the error. */
+export function parseParams<M extends ApiMethod>(method: M, params: unknown): ApiParsedParams<M> {
+  const parsed = Api[method].params.safeParse(params ?? {})
+  if (parsed.success) return parsed.data as ApiParsedParams<M>
+  throw new ApiRequestError(`invalid ${method} request: ${describeIssue(parsed.error)}`)
+}
