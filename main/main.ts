@@ -43,6 +43,9 @@ function onReady(): void {
   })
   const mainWindow = setupMainWindow({
     preloadPath: join(import.meta.dirname, 'preload.cjs'),
+    // TODO(Electron issue): load the built app (dist/renderer, built with base /app/) through a
+    // custom protocol and give renderer/src/platform.ts an IPC transport; renderer/index.html
+    // is now Vite's source page and does not run from file://.
     pagePath: join(root, 'renderer', 'index.html')
   })
   setupIpc({ status: () => peerHost.status(), isTrustedSender: (frame) => mainWindow.isTopFrame(frame) })

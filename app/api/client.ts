@@ -54,6 +54,8 @@ export class ApiClient {
     })
   }
 
+  // `{} extends P`: true when every parameter is optional, so `params` may be left out.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   call<M extends ApiMethod>(method: M, ...args: {} extends ApiParams<M> ? [params?: ApiParams<M>] : [params: ApiParams<M>]): Promise<ApiResult<M>> {
     if (this.closedReason !== null) return Promise.reject(new ApiCallError('CLOSED', `connection to the peer closed: ${this.closedReason}`))
     const params = args[0] ?? {}

@@ -1,0 +1,188 @@
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import type { ApiClient } from '../../app/api/client.js'
+import type { Identity } from '../../app/api/contract.js'
+import { ApiContext, errorText, useApi, useApiEvent, useBuddies, usePresence, useSettings } from './api.js'
+import { sameAor, toAor } from './aor-input.js'
+import { connectApi } from './platform.js'
+import { useCallAlerts } from './phone/use-call-alerts.js'
+import { useCallQuality } from './phone/use-call-quality.js'
+import { useDtmfKeyboard } from './phone/use-dtmf-keyboard.js'
+import { usePhone } from './phone/use-phone.js'
+import { Buddies } from './views/Buddies.js'
+import { CallPanel, type CallActions } from './views/CallPanel.js'
+import { Chat } from './views/Chat.js'
+import { DialPad } from './views/DialPad.js'
+import { FirstRun } from './views/FirstRun.js'
+import { History } from './views/History.js'
+import { NodeView } from './views/NodeView.js'
+import { Overlay } from './views/Overlay.js'
+import { Settings } from './views/Settings.js'
+import { Sidebar, type ViewName } from './views/Sidebar.js'
+
+let connecting: Promise<ApiClient> | null = null
+
+/** Connects to the peer, then shows first run or the main view. */
+export function App() {
+  const [api, setApi] = useState<ApiClient | null>(null)
+  const [lost, setLost] = useState<string | null>(null)
+  useEffect(() => {
+    connecting ??= connectApi()
+    connecting.then(
+      (client) => {
+        setApi(client)
+        client.on('close', (reason) => setLost(`The connection to the peer closed (${reason}).`))
+      },
+      (err: unknown) => setLost(errorText(err))
+    )
+  }, [])
+
+  if (lost)
+    return (
+      <main className="notice" role="alert">
+        <h1>Parley</h1>
+        <p>{lost}</p>
+        <button type="button" onClick={() => location.reload()}>
+          Reconnect
+        </button>
+      </main>
+    )
+  if (!api)
+    return (
+      <main className="notice" role="status">
+        Connecting to the peer…
+      </main>
+    )
+  return (
+    <ApiContext value={api}>
+      <Session />
+    </ApiContext>
+  )
+}
+
+function Session() {
+  const api = useApi()
+  const [identity, setIdentity] = useState<Identity | null>(null)
+  const [firstRun, setFirstRun] = useState(false)
+  useEffect(() => {
+    api.call('identity.get').then((id) => {
+      if (id.state === 'setup') setFirstRun(true)
+      setIdentity(id)
+    }, console.error)
+  }, [api])
+  useApiEvent('identity', (id) => {
+    if (id.state === 'setup') setFirstRun(true)
+    setIdentity(id)
+  })
+
+  if (!identity) return <main className="notice">Loading…</main>
+  if (firstRun || identity.state === 'setup') return <FirstRun identity={identity} onDone={() => setFirstRun(false)} />
+  if (identity.state !== 'running' || !identity.aor)
+    return (
+      <main className="notice" role="status">
+        {identity.state === 'failed' ? 'The peer did not start.' : 'Joining the overlay…'}
+      </main>
+    )
+  return <MainView identity={identity} aor={identity.aor} />
+}
+
+function MainView({ identity, aor }: { identity: Identity; aor: string }) {
+  const [settings, updateSettings] = useSettings()
+  const [presence, setPresence] = usePresence()
+  const { buddies, add, remove, acceptKey } = useBuddies()
+  const { phone, state, devices } = usePhone(aor, identity.displayName, settings)
+  const [view, setView] = useState<ViewName>('buddies')
+  const [chatPeer, setChatPeer] = useState<string | null>(null)
+  const [dial, setDial] = useState('')
+  const [callError, setCallError] = useState<string | null>(null)
+  const call = state.call
+  const talking = call?.state === 'connected' || call?.state === 'on-hold'
+  const inCall = call !== null && call.state !== 'ended'
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = settings.theme
+  }, [settings.theme])
+
+  const startCall = useCallback(
+    (input: string) => {
+      const target = toAor(input, aor)
+      if (!target) return
+      const buddy = buddies.find((b) => sameAor(b.aor, target))
+      if (buddy?.identity.state === 'changed') return setCallError(`${target}'s identity key changed: accept the new key in the buddy list first.`)
+      setCallError(null)
+      phone.call(target).catch((err: unknown) => setCallError(errorText(err)))
+    },
+    [aor, buddies, phone]
+  )
+
+  const actions: CallActions = useMemo(
+    () => ({
+      answer: () => void phone.answer().catch((err: unknown) => setCallError(errorText(err))),
+      decline: () => phone.decline(),
+      hangup: () => phone.hangup(),
+      toggleMute: () => phone.toggleMute(),
+      toggleHold: () => phone.toggleHold(),
+      transfer: (target: string) => phone.transfer(toAor(target, aor)),
+      dtmf: (tone) => phone.sendDtmf(tone),
+      dismiss: () => phone.dismiss()
+    }),
+    [phone, aor]
+  )
+  useDtmfKeyboard(talking, actions.dtmf)
+  useCallAlerts(call, settings.ringtone, devices)
+  const quality = useCallQuality(talking ? phone.peerConnection() : null)
+
+  const chatBuddy = buddies.find((b) => b.aor === chatPeer) ?? null
+  const unread = buddies.reduce((n, b) => n + b.unread, 0)
+
+  return (
+    <div className="app">
+      <Sidebar
+        identity={identity}
+        presence={presence}
+        onPresence={(s) => void setPresence(s).catch(console.error)}
+        registration={state.registration}
+        registrationError={state.registrationError}
+        dial={dial}
+        onDial={setDial}
+        onCall={startCall}
+        canCall={!inCall}
+        view={view}
+        onView={setView}
+        unread={unread}
+      />
+      <main className="content" id="content">
+        {call && <CallPanel call={call} quality={quality} actions={actions} />}
+        {callError && (
+          <p role="alert" className="error banner">
+            {callError}{' '}
+            <button type="button" className="quiet" onClick={() => setCallError(null)} aria-label="Dismiss">
+              ✕
+            </button>
+          </p>
+        )}
+        {view === 'buddies' && (
+          <div className={`buddies-layout${chatBuddy ? ' buddies-layout--chat' : ''}`}>
+            <Buddies
+              buddies={buddies}
+              selected={chatPeer}
+              onOpen={setChatPeer}
+              onCall={startCall}
+              onAdd={async (input) => void (await add(toAor(input, aor)))}
+              onRemove={async (a) => {
+                await remove(a)
+                if (chatPeer === a) setChatPeer(null)
+              }}
+              onAcceptKey={async (a, key) => void (await acceptKey(a, key))}
+            />
+            {chatBuddy && <Chat key={chatBuddy.aor} buddy={chatBuddy} onCall={startCall} />}
+          </div>
+        )}
+        {view === 'dial' && <DialPad value={dial} onChange={setDial} onCall={startCall} disabled={inCall} />}
+        {view === 'history' && <History onCall={startCall} canCall={!inCall} />}
+        {view === 'node' && <NodeView />}
+        {view === 'overlay' && <Overlay ownAor={aor} />}
+        {view === 'settings' && <Settings identity={identity} settings={settings} update={updateSettings} devices={devices} />}
+      </main>
+    </div>
+  )
+}

@@ -1,0 +1,7 @@
+import { createRoot } from 'react-dom/client'
+import { App } from './App.js'
+import './styles.css'
+
+const root = document.getElementById('root')
+if (!root) throw new Error('no #root element')
+createRoot(root).render(<App />)

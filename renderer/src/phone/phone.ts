@@ -1,0 +1,394 @@
+import * as JsSIP from 'jssip'
+import type { ReferEvent, RTCSession } from 'jssip/lib/RTCSession'
+import type { IncomingResponse } from 'jssip/lib/SIPMessage'
+import type { RTCSessionEvent } from 'jssip/lib/UA'
+import type { CallRecord } from '../../../app/api/contract.js'
+import { buildCallRecord } from './call-record.js'
+import type { AudioDevices } from './devices.js'
+import type { DtmfTone } from './dtmf-keys.js'
+
+export type RegistrationState = 'unregistered' | 'registered' | 'failed'
+
+/**
+ * What the user sees of a call (the text of `call-state`):
+ *
+ *   outgoing:  calling ──180/183──► ringing ──2xx──► connected ◄──► on-hold
+ *   incoming:  ringing ──answer──► connected ◄──► on-hold
+ *   any state ──BYE / CANCEL / 4xx-6xx / decline──► ended
+ */
+export type CallState = 'calling' | 'ringing' | 'connected' | 'on-hold' | 'ended'
+
+export interface CallView {
+  id: string
+  direction: 'incoming' | 'outgoing'
+  peer: string
+  peerName: string | null
+  state: CallState
+  muted: boolean
+  /** A 183 carried SDP: the far end's media (announcement, ringback) is playing. */
+  earlyMedia: boolean
+  startedAt: number
+  answeredAt: number | null
+  endedAt: number | null
+  endCause: string | null
+  sipStatus: number | null
+  transfer: 'none' | 'pending' | 'failed'
+}
+
+export interface PhoneState {
+  registration: RegistrationState
+  registrationError: string | null
+  call: CallView | null
+}
+
+export interface PhoneOptions {
+  aor: string
+  displayName: string | null
+  sipSocketUrl: string
+  devices: AudioDevices
+  /** Each call, once it ended, for the history (`calls.record`). */
+  onCallEnded: (record: CallRecord) => void
+  /** How long an ended call stays on screen. */
+  lingerMs?: number
+}
+
+/** No STUN or TURN servers, ever: JsSIP's default is a public Google STUN server. */
+const PC_CONFIG: RTCConfiguration = { iceServers: [] }
+/** JsSIP sends the offer/answer only when gathering completes; host candidates come first and fast. */
+const ICE_GATHERING_WAIT_MS = 1000
+
+interface ActiveCall {
+  session: RTCSession
+  view: CallView
+  stream: MediaStream | null
+  /** What the user did, when the JsSIP cause alone does not say it. */
+  localEnd: 'busy' | null
+}
+
+/**
+ * The user agent: a JsSIP UA registered at the user's own peer (its proxy and
+ * registrar) over SIP-over-WebSocket, holding at most one call. Media is
+ * WebRTC; remote audio plays through an `<audio autoplay>` element.
+ */
+export class Phone {
+  private readonly ua: JsSIP.UA
+  private readonly audio: HTMLAudioElement
+  private readonly listeners = new Set<(s: PhoneState) => void>()
+  private state: PhoneState = { registration: 'unregistered', registrationError: null, call: null }
+  private current: ActiveCall | null = null
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null
+  private autoAnswer = false
+  private readonly offDevices: () => void
+
+  constructor(private readonly opts: PhoneOptions) {
+    this.audio = document.createElement('audio')
+    this.audio.autoplay = true
+    this.audio.dataset.testid = 'remote-audio'
+    document.body.append(this.audio)
+
+    this.ua = new JsSIP.UA({
+      sockets: [new JsSIP.WebSocketInterface(opts.sipSocketUrl)],
+      uri: opts.aor,
+      display_name: opts.displayName ?? undefined,
+      register: true,
+      session_timers: false,
+      user_agent: 'Parley'
+    })
+    this.ua.on('registered', () => this.setRegistration('registered', null))
+    this.ua.on('unregistered', () => this.setRegistration('unregistered', null))
+    this.ua.on('registrationFailed', (e) => this.setRegistration('failed', e.cause ?? 'registration failed'))
+    this.ua.on('disconnected', () => this.setRegistration(this.state.registration === 'failed' ? 'failed' : 'unregistered', null))
+    this.ua.on('newRTCSession', (e: RTCSessionEvent) => this.onNewSession(e))
+    this.offDevices = opts.devices.onChange(() => void this.followDevices())
+  }
+
+  start(): void {
+    this.ua.start()
+  }
+
+  stop(): void {
+    this.offDevices()
+    this.current?.session.terminate()
+    this.ua.stop()
+    this.audio.remove()
+  }
+
+  getState(): PhoneState {
+    return this.state
+  }
+
+  subscribe(fn: (s: PhoneState) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  setAutoAnswer(on: boolean): void {
+    this.autoAnswer = on
+  }
+
+  /** The live call's peer connection, for statistics. */
+  peerConnection(): RTCPeerConnection | null {
+    const call = this.current
+    return call && call.view.state !== 'ended' ? (call.session.connection ?? null) : null
+  }
+
+  async call(target: string): Promise<void> {
+    if (this.busy()) throw new Error('already in a call')
+    const stream = await this.opts.devices.openInput()
+    try {
+      // newRTCSession fires inside ua.call(); it picks the stream up from here.
+      this.pendingStream = stream
+      this.ua.call(target.trim(), {
+        mediaStream: stream,
+        pcConfig: PC_CONFIG,
+        rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false }
+      })
+    } catch (err) {
+      for (const t of stream.getTracks()) t.stop()
+      throw err
+    } finally {
+      this.pendingStream = null
+    }
+  }
+
+  private pendingStream: MediaStream | null = null
+
+  async answer(): Promise<void> {
+    const call = this.current
+    if (!call || call.view.direction !== 'incoming' || call.view.state !== 'ringing') return
+    call.stream = await this.opts.devices.openInput()
+    if (this.current !== call || call.view.state !== 'ringing') return void stopStream(call.stream)
+    call.session.answer({ mediaStream: call.stream, pcConfig: PC_CONFIG })
+  }
+
+  /** 603 Decline (RFC 3261 §21.6.2). */
+  decline(): void {
+    const call = this.current
+    if (!call || call.view.state !== 'ringing' || call.view.direction !== 'incoming') return
+    this.patch(call, { sipStatus: 603 })
+    call.session.terminate({ status_code: 603, reason_phrase: 'Decline' })
+  }
+
+  /** BYE when talking, CANCEL while the far end rings, decline when it is ringing here. */
+  hangup(): void {
+    const call = this.current
+    if (!call) return
+    if (call.view.state === 'ended') return this.clear(call)
+    if (call.view.direction === 'incoming' && call.view.state === 'ringing') return this.decline()
+    call.session.terminate()
+  }
+
+  toggleMute(): void {
+    const s = this.current?.session
+    if (!s || !this.talking()) return
+    if (s.isMuted().audio) s.unmute({ audio: true })
+    else s.mute({ audio: true })
+  }
+
+  /** Hold with a re-INVITE offering a=sendonly (RFC 6337 §5.3). */
+  toggleHold(): void {
+    const s = this.current?.session
+    if (!s || !this.talking()) return
+    if (s.isOnHold().local) s.unhold()
+    else s.hold()
+  }
+
+  /** Blind transfer (RFC 3515 REFER); the call is hung up once the target answers the transferee. */
+  transfer(target: string): void {
+    const call = this.current
+    if (!call || !this.talking()) return
+    this.patch(call, { transfer: 'pending' })
+    call.session.refer(target.trim(), {
+      eventHandlers: {
+        accepted: () => call.session.terminate(),
+        failed: () => this.patch(call, { transfer: 'failed' }),
+        requestFailed: () => this.patch(call, { transfer: 'failed' })
+      }
+    })
+  }
+
+  /** RFC 4733 telephone-events in the RTP stream, not SIP INFO (JsSIP's default). */
+  sendDtmf(tone: DtmfTone): void {
+    const s = this.current?.session
+    if (!s || !this.talking()) return
+    s.sendDTMF(tone, { transportType: JsSIP.C.DTMF_TRANSPORT.RFC2833 })
+  }
+
+  /** Forget an ended call now instead of after the linger time. */
+  dismiss(): void {
+    if (this.current?.view.state === 'ended') this.clear(this.current)
+  }
+
+  private busy(): boolean {
+    return this.current !== null && this.current.view.state !== 'ended'
+  }
+
+  private talking(): boolean {
+    const state = this.current?.view.state
+    return state === 'connected' || state === 'on-hold'
+  }
+
+  private onNewSession(e: RTCSessionEvent): void {
+    const session = e.session
+    const incoming = e.originator === 'remote'
+    const uri = session.remote_identity.uri
+    const view: CallView = {
+      id: session.id,
+      direction: incoming ? 'incoming' : 'outgoing',
+      peer: uri.toAor(),
+      peerName: session.remote_identity.display_name || null,
+      state: incoming ? 'ringing' : 'calling',
+      muted: false,
+      earlyMedia: false,
+      startedAt: Date.now(),
+      answeredAt: null,
+      endedAt: null,
+      endCause: null,
+      sipStatus: null,
+      transfer: 'none'
+    }
+    const call: ActiveCall = { session, view, stream: incoming ? null : this.pendingStream, localEnd: null }
+
+    if (incoming && this.busy()) {
+      // One call at a time: 486 Busy Here, recorded as missed.
+      call.localEnd = 'busy'
+      call.view.sipStatus = 486
+      this.wire(call, false)
+      session.terminate({ status_code: 486, reason_phrase: 'Busy Here' })
+      return
+    }
+    const previous = this.current
+    // A REFER we accepted starts the new call while the transferor still holds the old one.
+    if (previous && previous.view.state !== 'ended' && !incoming) previous.session.terminate()
+    this.current = call
+    if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    this.wire(call, true)
+    this.emit({ call: { ...view } })
+    if (incoming && this.autoAnswer) void this.answer().catch((err: unknown) => console.error('auto-answer failed', err))
+  }
+
+  private wire(call: ActiveCall, shown: boolean): void {
+    const s = call.session
+    const attach = (pc: RTCPeerConnection) => {
+      pc.addEventListener('track', (ev: RTCTrackEvent) => {
+        if (this.current !== call) return
+        this.audio.srcObject = ev.streams[0] ?? new MediaStream([ev.track])
+        void this.opts.devices.routeOutput(this.audio)
+        void this.audio.play().catch(() => undefined)
+      })
+    }
+    if (shown) {
+      if (s.connection) attach(s.connection)
+      else s.on('peerconnection', (ev) => attach(ev.peerconnection))
+    }
+    let gatheringTimer: ReturnType<typeof setTimeout> | null = null
+    s.on('icecandidate', (ev) => {
+      gatheringTimer ??= setTimeout(ev.ready, ICE_GATHERING_WAIT_MS)
+    })
+    s.on('progress', (ev: { originator: string; response?: IncomingResponse }) => {
+      if (ev.originator !== 'remote') return
+      const response = ev.response
+      const early = response?.status_code === 183 && Boolean(response.body)
+      this.patch(call, { state: 'ringing', earlyMedia: call.view.earlyMedia || early })
+    })
+    s.on('accepted', () => this.patch(call, { state: 'connected', answeredAt: Date.now(), sipStatus: 200 }))
+    s.on('confirmed', () => this.patch(call, { state: this.holdState(s) }))
+    s.on('hold', () => this.patch(call, { state: this.holdState(s) }))
+    s.on('unhold', () => this.patch(call, { state: this.holdState(s) }))
+    s.on('muted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
+    s.on('unmuted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
+    s.on('refer', (ev: ReferEvent) => {
+      // The far end transfers us (blind): call the target with a fresh microphone.
+      void this.opts.devices.openInput().then(
+        (stream) => {
+          this.pendingStream = stream
+          try {
+            ev.accept(undefined, { mediaStream: stream, pcConfig: PC_CONFIG })
+          } finally {
+            this.pendingStream = null
+          }
+        },
+        () => ev.reject()
+      )
+    })
+    const ended = (ev: { originator: string; cause: string; message?: unknown }) => {
+      if (gatheringTimer) clearTimeout(gatheringTimer)
+      const status = statusOf(ev.message)
+      const endedAt = Date.now()
+      this.patch(call, { state: 'ended', endedAt, endCause: ev.cause, sipStatus: call.view.answeredAt !== null ? call.view.sipStatus : (status ?? call.view.sipStatus) })
+      stopStream(call.stream)
+      const v = call.view
+      this.opts.onCallEnded(
+        buildCallRecord({
+          id: v.id,
+          direction: v.direction,
+          peer: v.peer,
+          peerName: v.peerName,
+          startedAt: v.startedAt,
+          answeredAt: v.answeredAt,
+          endedAt,
+          endedBy: ev.originator === 'local' ? 'local' : ev.originator === 'remote' ? 'remote' : 'system',
+          cause: call.localEnd === 'busy' ? 'Busy' : ev.cause,
+          sipStatus: v.sipStatus
+        })
+      )
+      if (this.current === call) this.lingerTimer = setTimeout(() => this.clear(call), this.opts.lingerMs ?? 5000)
+    }
+    s.on('ended', ended)
+    s.on('failed', ended)
+  }
+
+  private holdState(s: RTCSession): CallState {
+    const hold = s.isOnHold()
+    return hold.local || hold.remote ? 'on-hold' : 'connected'
+  }
+
+  private patch(call: ActiveCall, change: Partial<CallView>): void {
+    if (call.view.state === 'ended' && change.state !== undefined) return
+    call.view = { ...call.view, ...change }
+    if (this.current === call) this.emit({ call: call.view })
+  }
+
+  private clear(call: ActiveCall): void {
+    if (this.current !== call) return
+    this.current = null
+    this.audio.srcObject = null
+    this.emit({ call: null })
+  }
+
+  /** A device came or went, or the user chose another: move output, and the microphone if needed. */
+  private async followDevices(): Promise<void> {
+    const call = this.current
+    await this.opts.devices.routeOutput(this.audio)
+    const track = call?.stream?.getAudioTracks()[0]
+    const pc = call?.session.connection
+    if (!call || !track || !pc || call.view.state === 'ended') return
+    if (!(await this.opts.devices.inputNeedsSwitch(track))) return
+    const fresh = await this.opts.devices.openInput()
+    const freshTrack = fresh.getAudioTracks()[0]
+    if (!freshTrack) return
+    freshTrack.enabled = !call.view.muted
+    const sender = pc.getSenders().find((x) => x.track === track || x.track?.kind === 'audio')
+    await sender?.replaceTrack(freshTrack)
+    stopStream(call.stream)
+    call.stream = fresh
+  }
+
+  private setRegistration(registration: RegistrationState, error: string | null): void {
+    this.emit({ registration, registrationError: error })
+  }
+
+  private emit(change: Partial<PhoneState>): void {
+    this.state = { ...this.state, ...change }
+    for (const fn of this.listeners) fn(this.state)
+  }
+}
+
+function statusOf(message: unknown): number | null {
+  const code = (message as { status_code?: unknown } | null | undefined)?.status_code
+  return typeof code === 'number' ? code : null
+}
+
+function stopStream(stream: MediaStream | null): void {
+  for (const t of stream?.getTracks() ?? []) t.stop()
+}

@@ -1,0 +1,34 @@
+import { useEffect, useState, useSyncExternalStore } from 'react'
+import type { Settings } from '../../../app/api/contract.js'
+import { useApi } from '../api.js'
+import { sipSocketUrl } from '../platform.js'
+import { AudioDevices } from './devices.js'
+import { Phone, type PhoneState } from './phone.js'
+
+const devices = new AudioDevices()
+
+/** The user's phone for as long as the main view is up; calls are recorded in the peer's history. */
+export function usePhone(aor: string, displayName: string | null, settings: Settings): { phone: Phone; state: PhoneState; devices: AudioDevices } {
+  const api = useApi()
+  const [phone] = useState(
+    () =>
+      new Phone({
+        aor,
+        displayName,
+        sipSocketUrl: sipSocketUrl(),
+        devices,
+        onCallEnded: (record) => void api.call('calls.record', record).catch((err: unknown) => console.error('calls.record failed', err))
+      })
+  )
+  useEffect(() => {
+    phone.start()
+    return () => phone.stop()
+  }, [phone])
+  useEffect(() => phone.setAutoAnswer(settings.autoAnswer), [phone, settings.autoAnswer])
+  useEffect(() => devices.setChoice(settings), [settings])
+  const state = useSyncExternalStore(
+    (fn) => phone.subscribe(fn),
+    () => phone.getState()
+  )
+  return { phone, state, devices }
+}

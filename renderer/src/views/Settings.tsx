@@ -1,0 +1,107 @@
+import { useEffect, useState } from 'react'
+import type { Identity, Settings as SettingsValue } from '../../../app/api/contract.js'
+import { errorText } from '../api.js'
+import type { AudioDevices } from '../phone/devices.js'
+
+/** Theme, audio devices, ringtone, auto-answer, notifications; the user's own identity. */
+export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices }) {
+  const { settings, devices } = props
+  const [list, setList] = useState<MediaDeviceInfo[]>([])
+  const [error, setError] = useState<string | null>(null)
+  const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission)
+
+  useEffect(() => {
+    const refresh = () => void devices.list().then(setList, () => setList([]))
+    refresh()
+    return devices.onChange(refresh)
+  }, [devices])
+
+  const set = (patch: Partial<SettingsValue>) => void props.update(patch).catch((err: unknown) => setError(errorText(err)))
+  const inputs = list.filter((d) => d.kind === 'audioinput' && d.deviceId !== 'default' && d.deviceId !== 'communications')
+  const outputs = list.filter((d) => d.kind === 'audiooutput' && d.deviceId !== 'default' && d.deviceId !== 'communications')
+  const unnamed = list.some((d) => !d.label)
+
+  const revealNames = async () => {
+    try {
+      const s = await navigator.mediaDevices.getUserMedia({ audio: true })
+      for (const t of s.getTracks()) t.stop()
+      setList(await devices.list())
+    } catch (err) {
+      setError(errorText(err))
+    }
+  }
+
+  return (
+    <section className="settings" aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="stack">
+        <label>
+          Theme
+          <select data-testid="settings-theme" value={settings.theme} onChange={(e) => set({ theme: e.target.value as SettingsValue['theme'] })}>
+            <option value="system">Follow the system</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
+        </label>
+        <DeviceSelect label="Microphone" testId="settings-audio-input" devices={inputs} value={settings.audioInput} onChange={(audioInput) => set({ audioInput })} />
+        <DeviceSelect label="Speaker" testId="settings-audio-output" devices={outputs} value={settings.audioOutput} onChange={(audioOutput) => set({ audioOutput })} />
+        {unnamed && (
+          <button type="button" onClick={() => void revealNames()}>
+            Show device names (asks for the microphone)
+          </button>
+        )}
+        <label className="check">
+          <input type="checkbox" data-testid="settings-ringtone" checked={settings.ringtone} onChange={(e) => set({ ringtone: e.target.checked })} />
+          Ring on incoming calls
+        </label>
+        <label className="check">
+          <input type="checkbox" data-testid="settings-auto-answer" checked={settings.autoAnswer} onChange={(e) => set({ autoAnswer: e.target.checked })} />
+          Answer incoming calls at once
+        </label>
+        <p>
+          Desktop notifications: {permission === 'granted' ? 'on' : permission === 'denied' ? 'blocked in the browser' : permission === 'unsupported' ? 'not available' : 'off'}{' '}
+          {permission === 'default' && (
+            <button type="button" onClick={() => void Notification.requestPermission().then(setPermission)}>
+              Allow
+            </button>
+          )}
+        </p>
+      </div>
+      <h3>You</h3>
+      <dl className="facts">
+        <dt>Address</dt>
+        <dd>{props.identity.aor}</dd>
+        <dt>Name</dt>
+        <dd>{props.identity.displayName ?? '—'}</dd>
+        <dt>Key fingerprint</dt>
+        <dd className="fingerprint" data-testid="own-fingerprint">
+          {props.identity.fingerprint}
+        </dd>
+      </dl>
+    </section>
+  )
+}
+
+/** A device picker; null follows the system default. A chosen device that is unplugged stays listed. */
+function DeviceSelect(props: { label: string; testId: string; devices: MediaDeviceInfo[]; value: string | null; onChange: (id: string | null) => void }) {
+  const missing = props.value !== null && !props.devices.some((d) => d.deviceId === props.value)
+  return (
+    <label>
+      {props.label}
+      <select data-testid={props.testId} value={props.value ?? ''} onChange={(e) => props.onChange(e.target.value || null)}>
+        <option value="">System default</option>
+        {props.devices.map((d, i) => (
+          <option key={d.deviceId} value={d.deviceId}>
+            {d.label || `${props.label} ${i + 1}`}
+          </option>
+        ))}
+        {missing && <option value={props.value ?? ''}>Unplugged device (using the default)</option>}
+      </select>
+    </label>
+  )
+}
