@@ -178,7 +178,7 @@ test('the overlay map draws the trace of a lookup', async () => {
   await alice.page.getByTestId('lookup-submit').click()
   const map = alice.page.getByTestId('overlay-map').first()
   await map.waitFor()
-  const hops = await map.locator('[data-hop]').count()
+  const hops = await map.locator('[data-testid="node"]').count()
   assert.ok(hops >= 1, `the map shows the contacted nodes (${hops})`)
   await screenshot(alice.page, 'overlay-map')
   await alice.page.getByTestId('nav-node').click()
