@@ -63,6 +63,8 @@ interface ActiveCall {
   stream: MediaStream | null
   /** What the user did, when the JsSIP cause alone does not say it. */
   localEnd: 'busy' | null
+  /** The audio sender, kept because it has no track while we hold the call. */
+  sender: RTCRtpSender | null
 }
 
 /**
@@ -108,7 +110,7 @@ export class Phone {
 
   stop(): void {
     this.offDevices()
-    this.current?.session.terminate()
+    if (this.current && !this.current.session.isEnded()) this.current.session.terminate()
     this.ua.stop()
     this.audio.remove()
   }
@@ -210,7 +212,7 @@ export class Phone {
   /** RFC 4733 telephone-events in the RTP stream, not SIP INFO (JsSIP's default). */
   sendDtmf(tone: DtmfTone): void {
     const s = this.current?.session
-    if (!s || !this.talking()) return
+    if (!s || this.current?.view.state !== 'connected') return
     s.sendDTMF(tone, { transportType: JsSIP.C.DTMF_TRANSPORT.RFC2833 })
   }
 
@@ -247,7 +249,7 @@ export class Phone {
       sipStatus: null,
       transfer: 'none'
     }
-    const call: ActiveCall = { session, view, stream: incoming ? null : this.pendingStream, localEnd: null }
+    const call: ActiveCall = { session, view, stream: incoming ? null : this.pendingStream, localEnd: null, sender: null }
 
     if (incoming && this.busy()) {
       // One call at a time: 486 Busy Here, recorded as missed.
@@ -293,8 +295,14 @@ export class Phone {
     })
     s.on('accepted', () => this.patch(call, { state: 'connected', answeredAt: Date.now(), sipStatus: 200 }))
     s.on('confirmed', () => this.patch(call, { state: this.holdState(s) }))
-    s.on('hold', () => this.patch(call, { state: this.holdState(s) }))
-    s.on('unhold', () => this.patch(call, { state: this.holdState(s) }))
+    s.on('hold', (ev) => {
+      this.patch(call, { state: this.holdState(s) })
+      if (ev.originator === 'local') void this.sendAudio(call, false)
+    })
+    s.on('unhold', (ev) => {
+      this.patch(call, { state: this.holdState(s) })
+      if (ev.originator === 'local') void this.sendAudio(call, true)
+    })
     s.on('muted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
     s.on('unmuted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
     s.on('refer', (ev: ReferEvent) => {
@@ -368,10 +376,28 @@ export class Phone {
     const freshTrack = fresh.getAudioTracks()[0]
     if (!freshTrack) return
     freshTrack.enabled = !call.view.muted
-    const sender = pc.getSenders().find((x) => x.track === track || x.track?.kind === 'audio')
-    await sender?.replaceTrack(freshTrack)
-    stopStream(call.stream)
+    const old = call.stream
     call.stream = fresh
+    // While held nothing is sent; resuming picks the fresh track up.
+    if (call.view.state !== 'on-hold' || !call.session.isOnHold().local) await this.audioSender(call)?.replaceTrack(freshTrack)
+    stopStream(old)
+  }
+
+  private audioSender(call: ActiveCall): RTCRtpSender | null {
+    call.sender ??= call.session.connection?.getSenders().find((x) => x.track?.kind === 'audio') ?? null
+    return call.sender
+  }
+
+  /**
+   * Stop or restart sending while we hold the call. JsSIP offers a=sendonly
+   * (RFC 6337 §5.3) and only disables the track, which still sends silence;
+   * with no track the sender sends no RTP at all until the call resumes.
+   */
+  private async sendAudio(call: ActiveCall, on: boolean): Promise<void> {
+    const sender = this.audioSender(call)
+    const track = on ? (call.stream?.getAudioTracks()[0] ?? null) : null
+    if (track) track.enabled = !call.view.muted
+    await sender?.replaceTrack(track).catch((err: unknown) => console.warn('replaceTrack failed', err))
   }
 
   private setRegistration(registration: RegistrationState, error: string | null): void {
