@@ -56,7 +56,8 @@ export const MEDIA_PROBE = `(() => {
             }
             if (telephoneEventPts.has(pt)) {
               const bytes = new Uint8Array(frame.data)
-              window.__telephoneEvents.push({ event: bytes[0], end: (bytes[1] & 0x80) !== 0, at: performance.now() })
+              const md = frame.getMetadata()
+              window.__telephoneEvents.push({ event: bytes[0], end: (bytes[1] & 0x80) !== 0, rtpTimestamp: md.rtpTimestamp ?? frame.timestamp })
             }
             out.enqueue(frame)
           }
@@ -121,15 +122,19 @@ export function dominantReceivedFrequency(page: Page): Promise<number> {
   })
 }
 
-/** The telephone-event codes received so far (one per event, on its first packet). */
+/**
+ * The telephone-event codes received so far, one per event: all packets of an
+ * event (updates and the repeated end packets, RFC 4733 §2.5.1) share its RTP timestamp.
+ */
 export function receivedTelephoneEvents(page: Page): Promise<number[]> {
   return page.evaluate(() => {
-    const all = (window as unknown as { __telephoneEvents: Array<{ event: number; end: boolean }> }).__telephoneEvents
+    const all = (window as unknown as { __telephoneEvents: Array<{ event: number; rtpTimestamp: number }> }).__telephoneEvents
+    const seen = new Set<number>()
     const digits: number[] = []
-    let inEvent = false
     for (const e of all) {
-      if (!inEvent) digits.push(e.event)
-      inEvent = !e.end
+      if (seen.has(e.rtpTimestamp)) continue
+      seen.add(e.rtpTimestamp)
+      digits.push(e.event)
     }
     return digits
   })
