@@ -13,6 +13,8 @@ import { ALLOW } from './sip/sip-core.js'
 import type { FramerLimits } from './sip/stream-framer.js'
 import { MessageStore, type StoredMessage } from './im/message-store.js'
 import { Pager, type SendResult } from './im/pager.js'
+import { PresenceService, type PresenceOptions } from './presence/presence-service.js'
+import { peerHost } from './sip/proxy/local-addresses.js'
 import { silentLogger } from './log.js'
 import { ParleyError } from './errors.js'
 
@@ -38,6 +40,8 @@ export interface PeerOptions {
   limits?: FramerLimits
   /** The SIP proxy/registrar for standard phones (transports off unless given). */
   sip?: SipOptions
+  /** Presence timers and bounds (tests shorten the retry backoff). */
+  presence?: PresenceOptions
 }
 
 export const DEFAULT_TIMERS: PeerTimers = {
@@ -78,6 +82,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     readonly connections: PeerConnections,
     readonly sip: SipStack,
     private readonly pager: Pager,
+    /** Own status for watchers, buddies' statuses (RFC 3856). */
+    readonly presence: PresenceService,
     private readonly log: Logger
   ) {
     super()
@@ -102,6 +108,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       rejoinMs: timers.rejoinMs
     })
     let sip: SipStack | null = null
+    let presence: PresenceService | null = null
     try {
       await overlay.start()
       const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
@@ -115,7 +122,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
           localAors: () => [aor],
           overlayLookup: async (a) => (await overlay.lookup(a)).keys,
           flowTo,
-          local: (req, flow) => localRequest(req, flow, pager),
+          local: (req, flow) => localRequest(req, flow, pager, presence),
           log
         }
       )
@@ -131,7 +138,20 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         loopback: () => stack.loopback(),
         log
       })
-      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, log)
+      presence = await PresenceService.start({
+        aor,
+        displayName: identity.displayName,
+        publicKey: identity.keyPair.publicKey,
+        host: peerHost(identity.keyPair.publicKey),
+        dataDir: opts.dataDir,
+        send: (req) => sendRequest(stack.layer, { kind: 'flow', flow: stack.loopback() }, req),
+        options: opts.presence,
+        log
+      })
+      const watcher = presence
+      // A closed peer stream may mean a crashed buddy: its dialogs re-subscribe (and fail if it is gone).
+      connections.on('flow', (flow) => flow.once('close', () => watcher.peerGone(flow.remotePublicKey)))
+      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, log)
       // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
       stack.bindings.on('aor-added', (a) => {
         if (a !== aor) peer.track(overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed')))
@@ -143,6 +163,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       await overlay.register(aor)
       return peer
     } catch (err) {
+      await presence?.close()
       await sip?.close()
       await store.close()
       await overlay.close().catch(() => {})
@@ -211,6 +232,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
   /** Graceful shutdown: unannounce, close streams and files. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Watchers get their final NOTIFY (offline) while the SIP stack still runs.
+      await this.presence.close()
       await this.sip.close()
       await this.overlay.close()
       this.connections.closeAll()
@@ -220,17 +243,20 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
   }
 }
 
-/** Requests for the peer's own user: instant messages to the inbox, OPTIONS answered here. */
-async function localRequest(req: SipRequest, flow: SipFlow | null, pager: Pager | null): Promise<SipResponse> {
+/** Requests for the peer's own user: instant messages to the inbox, presence SUBSCRIBE/NOTIFY, OPTIONS answered here. */
+async function localRequest(req: SipRequest, flow: SipFlow | null, pager: Pager | null, presence: PresenceService | null): Promise<SipResponse> {
   switch (req.method) {
+    case 'SUBSCRIBE':
+    case 'NOTIFY':
+      return presence?.handle(req) ?? createResponse(req, 503)
     case 'MESSAGE':
       return pager ? (await pager.receive(req, flow)).response : createResponse(req, 503)
     case 'OPTIONS':
-      return createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain')
+      return createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'text/plain, application/pidf+xml').append('Allow-Events', 'presence')
     case 'INVITE':
       // Calls belong to the UI's user agent (a later issue): nobody answers yet.
       return createResponse(req, 480, 'No User Agent Registered')
     default:
-      return createResponse(req, 405).append('Allow', 'MESSAGE, OPTIONS')
+      return createResponse(req, 405).append('Allow', 'MESSAGE, OPTIONS, SUBSCRIBE, NOTIFY')
   }
 }

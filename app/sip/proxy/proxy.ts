@@ -70,7 +70,7 @@ export class Proxy {
       targets = [{ uri: req.uri, dest }]
     } else {
       const inDialog = param(parseNameAddr(req.get('To') ?? '')?.params ?? [], 'tag') != null
-      const resolution = await this.deps.targets.resolve(req.uri, { inDialog })
+      const resolution = await this.deps.targets.resolve(req.uri, { inDialog, method: req.method })
       if (resolution.kind === 'reject') return server.respond(createResponse(req, resolution.status, resolution.reason))
       if (resolution.kind === 'local') return server.respond(await this.deps.local(req, inbound.kind === 'flow' ? inbound.flow : null, resolution.aor))
       targets = resolution.targets

@@ -49,6 +49,9 @@ const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$/
 /** Overlay lookups in flight at once; beyond this a request gets 503, so a flood cannot amplify into DHT traffic. */
 export const MAX_OVERLAY_LOOKUPS = 64
 
+/** Methods the peer answers for its own user even when a UI has registered that AOR (chat, presence, pings). */
+export const PEER_METHODS: ReadonlySet<string> = new Set(['MESSAGE', 'SUBSCRIBE', 'OPTIONS'])
+
 export class TargetResolver {
   private lookupsInFlight = 0
 
@@ -58,26 +61,40 @@ export class TargetResolver {
    * `inDialog`: the Request-URI is a remote target (a Contact), not an AOR, so
    * no AOR lookups are made (§12.2: in-dialog requests go to the target).
    */
-  async resolve(uriText: string, opts: { inDialog?: boolean } = {}): Promise<Resolution> {
+  async resolve(uriText: string, opts: { inDialog?: boolean; method?: string } = {}): Promise<Resolution> {
     const uri = parseUri(uriText)
     if (!uri) return { kind: 'reject', status: 416, reason: 'Unsupported URI Scheme' }
     const peerKey = peerKeyOf(uri.host)
-    if (peerKey) return this.toPeer(peerKey, uriText)
-    const contact = this.deps.bindings.findByContact(uri)
-    if (contact) return { kind: 'targets', targets: [{ uri: uriText, dest: contact.path }] }
-    if (opts.inDialog) return this.toHost(uri, uriText)
+    let ownHost = false
+    if (peerKey) {
+      if (!peerKey.equals(this.deps.ownKey)) return this.toPeer(peerKey, uriText)
+      // Our own peer host: the Contact our presence dialogs hand out. In-dialog
+      // requests and the methods the peer answers itself stay here; anything
+      // else is for our user, like a request to our AOR.
+      const own = this.ownAor(uri)
+      if (opts.inDialog || (opts.method !== undefined && PEER_METHODS.has(opts.method))) return { kind: 'local', aor: own }
+      ownHost = true
+      uriText = own
+    } else {
+      const contact = this.deps.bindings.findByContact(uri)
+      if (contact) return { kind: 'targets', targets: [{ uri: uriText, dest: contact.path }] }
+      if (opts.inDialog) return this.toHost(uri, uriText)
+    }
 
     let aor: Aor | null
     try {
-      aor = uri.user !== null ? canonicalAor(uriText) : null
+      aor = uri.user !== null || ownHost ? canonicalAor(uriText) : null
     } catch {
       aor = null
     }
     if (aor) {
+      const local = this.deps.localAors().includes(aor)
+      // The UI registers as our own AOR for calls; chat and presence stay with the peer.
+      if (local && opts.method !== undefined && PEER_METHODS.has(opts.method)) return { kind: 'local', aor }
       const bindings = this.deps.bindings.lookup(aor)
       // A contact's ?headers are not part of a Request-URI (§19.1.5); they stay in the binding.
       if (bindings.length) return { kind: 'targets', targets: bindings.map((b) => ({ uri: formatUri({ ...b.contactUri, headers: null }), dest: b.path })) }
-      if (this.deps.localAors().includes(aor)) return { kind: 'local', aor }
+      if (local) return { kind: 'local', aor }
     }
     if (this.deps.addresses.isUsUri(uri)) return { kind: 'reject', status: 404, reason: 'Not Found' }
     if (aor && this.deps.overlayLookup) {
@@ -98,6 +115,12 @@ export class TargetResolver {
       }
     }
     return this.toHost(uri, uriText)
+  }
+
+  /** Our AOR whose user part the URI names, else our first AOR. */
+  private ownAor(uri: SipUri): Aor {
+    const aors = this.deps.localAors()
+    return aors.find((a) => uri.user !== null && a.slice(a.indexOf(':') + 1, a.lastIndexOf('@')) === uri.user) ?? (aors[0] as Aor)
   }
 
   /** Next hop for a URI taken from a Route header (loose routing, §16.12). */
