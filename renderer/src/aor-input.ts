@@ -11,6 +11,7 @@ export function toAor(input: string, ownAor: string): string {
   return `sip:${text.slice(0, at)}@${text.slice(at + 1).toLowerCase()}`
 }
 
+/** Same AOR: hosts compare case-insensitively, user parts exactly (as the peer's canonical form). */
 export function sameAor(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase()
+  return toAor(a, a) === toAor(b, b)
 }

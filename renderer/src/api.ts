@@ -62,7 +62,19 @@ export function useSettings(): [Settings, (patch: Partial<Settings>) => Promise<
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS)
   useEffect(() => void api.call('settings.get').then(setSettings, console.error), [api])
   useApiEvent('settings', setSettings)
-  const update = useCallback(async (patch: Partial<Settings>) => setSettings(await api.call('settings.set', patch)), [api])
+  // Shown at once (a checkbox must follow the click), then whatever the peer stored.
+  const update = useCallback(
+    async (patch: Partial<Settings>) => {
+      setSettings((now) => ({ ...now, ...patch }))
+      try {
+        setSettings(await api.call('settings.set', patch))
+      } catch (err) {
+        setSettings(await api.call('settings.get'))
+        throw err
+      }
+    },
+    [api]
+  )
   return [settings, update]
 }
 

@@ -340,7 +340,7 @@ export class Phone {
           sipStatus: v.sipStatus
         })
       )
-      if (this.current === call) this.lingerTimer = setTimeout(() => this.clear(call), this.opts.lingerMs ?? 5000)
+      if (this.current === call) this.lingerTimer = setTimeout(() => this.clear(call), this.opts.lingerMs ?? 4000)
     }
     s.on('ended', ended)
     s.on('failed', ended)

@@ -69,7 +69,7 @@ export function Buddies(props: BuddiesProps) {
             >
               <button type="button" className="buddy__open" aria-label={`Chat with ${name}, ${PRESENCE_LABELS[b.presence]}${b.unread ? `, ${b.unread} unread` : ''}`}>
                 <PresenceDot status={b.presence} />
-                <span className="buddy__name">{name}</span>
+                <span className="buddy__name" title={b.aor}>{name}</span>
                 <span className="buddy__status">
                   {PRESENCE_LABELS[b.presence]}
                   {b.note ? ` — ${b.note}` : ''}

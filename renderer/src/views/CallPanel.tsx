@@ -39,6 +39,7 @@ const fmt = (v: number | null, unit: string) => (v === null ? '–' : `${v.toFix
 /** The call in progress, above every view: incoming banner, state, timer, quality, controls, DTMF keypad. */
 export function CallPanel({ call, quality, actions }: { call: CallView; quality: CallQuality | null; actions: CallActions }) {
   const talking = call.state === 'connected' || call.state === 'on-hold'
+  const ringingHere = call.direction === 'incoming' && call.state === 'ringing'
   const now = useNow(call.state !== 'ended')
   const [transferTo, setTransferTo] = useState('')
   const who = call.peerName ?? call.peer.replace(/^sips?:/, '')
@@ -51,13 +52,13 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
 
   return (
     <section className={`call-panel call-panel--${call.state}`} aria-label="Call">
-      {call.direction === 'incoming' && call.state === 'ringing' && (
+      {ringingHere && (
         <div className="incoming" data-testid="incoming-call" role="alertdialog" aria-labelledby="incoming-title">
           <p id="incoming-title">
             <strong>{who}</strong> is calling{call.peerName ? ` (${call.peer})` : ''}
           </p>
           <div className="incoming__actions">
-            <button type="button" className="ok" data-testid="incoming-answer" onClick={actions.answer} autoFocus>
+            <button type="button" className="ok" data-testid="incoming-answer" onClick={actions.answer}>
               Answer
             </button>
             <button type="button" className="danger" data-testid="incoming-decline" onClick={actions.decline}>
@@ -82,7 +83,11 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
             : ''}
         </span>
       </div>
-      {call.state !== 'ended' ? (
+      {call.state === 'ended' ? (
+        <button type="button" className="quiet" onClick={actions.dismiss}>
+          Close
+        </button>
+      ) : ringingHere ? null : (
         <div className="call-panel__body">
           <div className="call-panel__controls">
             <button type="button" data-testid="call-mute" aria-pressed={call.muted} disabled={!talking} onClick={actions.toggleMute}>
@@ -111,10 +116,6 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
           </div>
           <Keypad label="Send tones (DTMF)" testId={dtmfTestId} onPress={actions.dtmf} disabled={!talking} />
         </div>
-      ) : (
-        <button type="button" className="quiet" onClick={actions.dismiss}>
-          Close
-        </button>
       )}
     </section>
   )

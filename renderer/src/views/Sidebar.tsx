@@ -37,7 +37,7 @@ export function Sidebar(p: SidebarProps) {
   return (
     <aside className="sidebar">
       <div className="me">
-        <p className="me__name">{p.identity.displayName ?? p.identity.aor}</p>
+        <p className="me__name">{p.identity.displayName ?? p.identity.aor?.replace(/^sips?:/, '')}</p>
         <p className="me__aor muted">{p.identity.aor}</p>
         <label className="me__presence">
           <PresenceDot status={status} />
