@@ -99,9 +99,14 @@ function asNodes(value: unknown): XmlNode[] {
   return list.map((v) => (typeof v === 'object' && v !== null ? (v as XmlNode) : { '#text': String(v) }))
 }
 
+/** Element text with numeric character references decoded (the parser decodes only the five named ones). */
 function textOf(node: XmlNode): string {
   const t = node['#text']
-  return typeof t === 'string' ? t : ''
+  if (typeof t !== 'string') return ''
+  return t.replace(/&#(x[0-9a-fA-F]{1,6}|[0-9]{1,7});/g, (ref, n: string) => {
+    const cp = n.startsWith('x') ? parseInt(n.slice(1), 16) : Number(n)
+    return cp > 0 && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : ref
+  })
 }
 
 /** Element names inside every <activities> below `nodes` (RPID puts them in person; older drafts in tuple status). */

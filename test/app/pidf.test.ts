@@ -86,6 +86,7 @@ test('PIDF from real phones', () => {
  <dm:person id="2"><rpid:activities><rpid:unknown/></rpid:activities></dm:person>
 </presence>`
   assert.deepEqual(parsed(pjsip), { status: 'available', note: 'Online' })
+  assert.equal(parsed(pjsip.replace('Online', 'caf&#233; &#x2713;')).note, 'café ✓', 'character references')
 
   // Several devices: any open tuple makes the presentity reachable (RFC 3863 §4.1.4); all closed is offline.
   const two = (a: string, b: string) =>
