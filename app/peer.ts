@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
+import type { NodeStatus } from './api/contract.js'
 import { canonicalAor, type Aor } from './identity/aor.js'
 import { loadOrCreateIdentity, type Identity } from './identity/identity-store.js'
 import { ContactBook } from './identity/contact-book.js'
@@ -52,18 +53,7 @@ export const DEFAULT_TIMERS: PeerTimers = {
   rejoinMs: 30_000
 }
 
-export interface PeerStatus {
-  aor: Aor
-  displayName: string | null
-  publicKey: string
-  fingerprint: string
-  role: 'peer' | 'dht-node'
-  overlay: { state: OverlayState; dhtAddress: string | null; routingTableSize: number; firewalled: boolean }
-  connections: number
-  registrations: Array<{ aor: Aor; state: string; lastAnnouncedAt: string | null; storedAt: number; error: string | null }>
-  messages: { received: number; sent: number }
-  sip: { transports: Array<{ transport: string; host: string; port: number }>; boundAors: number; transactions: { server: number; client: number } }
-}
+export type PeerStatus = NodeStatus & { aor: Aor; overlay: { state: OverlayState } }
 
 /**
  * A Parley peer: one user's identity, their presence on the overlay, SIP over
@@ -72,6 +62,7 @@ export interface PeerStatus {
  */
 export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
   private closing: Promise<void> | null = null
+  readonly startedAt = Date.now()
   private readonly overlayWork = new Set<Promise<unknown>>()
 
   private constructor(
@@ -120,7 +111,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
           dataDir: opts.dataDir,
           publicKey: identity.keyPair.publicKey,
           localAors: () => [aor],
-          overlayLookup: async (a) => (await overlay.lookup(a)).keys,
+          overlayLookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'proxy' })).keys,
           flowTo,
           local: (req, flow) => localRequest(req, flow, pager, presence),
           log
@@ -133,7 +124,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         contacts,
         store,
         request: (flow, req) => sendRequest(stack.layer, { kind: 'flow', flow }, req),
-        lookup: async (a) => (await overlay.lookup(a)).keys,
+        lookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'message' })).keys,
         flowTo,
         loopback: () => stack.loopback(),
         log
@@ -205,14 +196,22 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       displayName: this.identity.displayName,
       publicKey: this.identity.keyPair.publicKey.toString('hex'),
       fingerprint: this.identity.fingerprint,
-      role: dht.ephemeral ? 'peer' : 'dht-node',
+      role: dht.ephemeral ? 'client' : 'super-node',
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       overlay: {
         state: this.overlay.state,
         dhtAddress: this.overlay.dhtAddress(),
         routingTableSize: this.overlay.routingTableSize(),
-        firewalled: dht.firewalled
+        firewalled: dht.firewalled,
+        routingTable: this.overlay.routingTable()
       },
       connections: this.connections.size,
+      traffic: {
+        bytesIn: dht.udx.bytesReceived,
+        bytesOut: dht.udx.bytesTransmitted,
+        packetsIn: dht.udx.packetsReceived,
+        packetsOut: dht.udx.packetsTransmitted
+      },
       registrations: this.overlay.listRegistrations().map((r) => ({
         aor: r.aor,
         state: r.state,
