@@ -24,7 +24,7 @@ import type { Browser, Page } from 'playwright-core'
 import { WebSocket } from 'ws'
 import { Lab } from '../test/helpers/overlay.js'
 import { CliProcess } from '../test/helpers/cli.js'
-import { launchChromium } from '../test/helpers/browser.js'
+import { EVALUATE_SHIM, launchChromium } from '../test/helpers/browser.js'
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results')
 
@@ -58,6 +58,7 @@ async function startWebPeer(lab: Lab, browser: Browser, aor: string): Promise<We
   await cli.waitFor((l) => l.event === 'ready', 'ready line')
   const context = await browser.newContext()
   lab.onTeardown(() => context.close())
+  await context.addInitScript(EVALUATE_SHIM)
   const page = await context.newPage()
   await page.goto(String(web.url))
   await page.waitForURL(/\/app\//)

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core'
 import { Lab } from '../helpers/overlay.js'
 import { CliProcess } from '../helpers/cli.js'
 import {
+  EVALUATE_SHIM,
   MEDIA_PROBE,
   audioStats,
   dominantReceivedFrequency,
@@ -41,6 +42,7 @@ async function startWebPeer(aor: string, wav: string): Promise<{ cli: CliProcess
   const browser = await launchChromium({ fakeAudioWav: wav })
   browsers.push(browser)
   const context = await browser.newContext()
+  await context.addInitScript(EVALUATE_SHIM)
   await context.addInitScript(MEDIA_PROBE)
   const page = await context.newPage()
   page.on('pageerror', (err) => console.error(`[${aor}] page error: ${err.message}`))

@@ -23,6 +23,12 @@ export function launchChromium(opts: { fakeAudioWav?: string } = {}): Promise<Br
 }
 
 /**
+ * tsx (esbuild with keepNames) wraps named inner functions of the callbacks we
+ * hand to page.evaluate in `__name(fn, "name")`; the page needs that helper too.
+ */
+export const EVALUATE_SHIM = 'globalThis.__name = (fn) => fn'
+
+/**
  * Test instrumentation injected before the app loads: keeps every
  * RTCPeerConnection the app creates, and taps each received audio stream with
  * an encoded transform so RFC 4733 telephone-events can be seen as they arrive
