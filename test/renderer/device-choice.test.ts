@@ -29,4 +29,7 @@ test('the live input moves when its device is unplugged, the choice changes, or 
   assert.equal(shouldSwitchInput(onUsb, 'usb', unplugged), true, 'the chosen device went away')
   assert.equal(shouldSwitchInput(onUsb, null, unplugged), true, 'the default is now another device')
   assert.equal(shouldSwitchInput({ deviceId: 'builtin', groupId: 'g-builtin', ended: false }, 'usb', unplugged), false, 'already on the fallback')
+  // Chromium reports deviceId 'default' for a track opened on the default; it stays on the old device.
+  assert.equal(shouldSwitchInput({ deviceId: 'default', groupId: 'g-usb', ended: false }, null, devices), false)
+  assert.equal(shouldSwitchInput({ deviceId: 'default', groupId: 'g-usb', ended: false }, null, unplugged), true, 'opened on the default, which moved')
 })

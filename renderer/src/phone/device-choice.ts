@@ -42,7 +42,9 @@ export function shouldSwitchInput(track: LiveInput, chosen: string | null, devic
   const onDevice = devices.find((d) => d.kind === 'audioinput' && d.deviceId === track.deviceId && d.deviceId !== 'default')
   const fallback = devices.find((d) => d.kind === 'audioinput' && d.deviceId === 'default') ?? devices.find((d) => d.kind === 'audioinput')
   if (!fallback) return false
-  if (track.deviceId === fallback.deviceId) return false
+  // Group ids first: a track opened on the default reports deviceId 'default' but stays on
+  // the physical device it opened when the default moves.
   if (track.groupId && fallback.groupId) return track.groupId !== fallback.groupId
+  if (track.deviceId === fallback.deviceId) return false
   return !onDevice
 }
