@@ -62,7 +62,7 @@ async function startWebPeer(lab: Lab, browser: Browser, aor: string): Promise<We
   const page = await context.newPage()
   await page.goto(String(web.url))
   await page.waitForURL(/\/app\//)
-  await page.getByTestId('sip-registration').filter({ hasText: 'registered' }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('sip-registration').filter({ hasText: /^registered$/ }).waitFor({ timeout: 30_000 })
   return { cli, page, url: new URL(String(web.url)) }
 }
 

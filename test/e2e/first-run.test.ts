@@ -44,5 +44,5 @@ test('first run in web mode: choose an AOR, see the fingerprint, then the phone 
   assert.equal(fingerprint, ready.fingerprint)
   await page.screenshot({ path: join(ARTIFACTS, 'first-run.png') })
   await page.getByTestId('setup-continue').click()
-  await page.getByTestId('sip-registration').filter({ hasText: 'registered' }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('sip-registration').filter({ hasText: /^registered$/ }).waitFor({ timeout: 30_000 })
 })

@@ -48,7 +48,7 @@ async function startWebPeer(aor: string, wav: string): Promise<{ cli: CliProcess
   page.on('pageerror', (err) => console.error(`[${aor}] page error: ${err.message}`))
   await page.goto(String(web.url))
   await page.waitForURL(/\/app\//)
-  await page.getByTestId('sip-registration').filter({ hasText: 'registered' }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('sip-registration').filter({ hasText: /^registered$/ }).waitFor({ timeout: 30_000 })
   return { cli, page }
 }
 
