@@ -111,6 +111,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
           dataDir: opts.dataDir,
           publicKey: identity.keyPair.publicKey,
           localAors: () => [aor],
+          doNotDisturb: () => presence?.own().status === 'busy',
           overlayLookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'proxy' })).keys,
           flowTo,
           local: (req, flow) => localRequest(req, flow, pager, presence),

@@ -48,6 +48,7 @@ export interface SipStackDeps {
   dataDir: string
   publicKey: Buffer
   localAors: () => Aor[]
+  doNotDisturb?: () => boolean
   overlayLookup: ((aor: Aor) => Promise<Buffer[]>) | null
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
   local: LocalHandler
@@ -98,6 +99,7 @@ export class SipStack {
       addresses,
       bindings,
       localAors: deps.localAors,
+      doNotDisturb: deps.doNotDisturb,
       overlayLookup: deps.overlayLookup,
       ownKey: deps.publicKey,
       flowTo: deps.flowTo,

@@ -254,4 +254,12 @@ test('requests to the own AOR: presence and chat stay with the peer even when it
   const atUi = await ui.incoming('INVITE')
   await ui.reply(atUi, 180)
   assert.ok((await invite) instanceof SipResponse)
+
+  // Busy is do-not-disturb: calls get 486 from the peer and the UI never rings.
+  await frank.presence.setOwn('busy')
+  const invitesAtUi = ui.endpoint.received.filter((m) => m instanceof SipRequest && m.method === 'INVITE').length
+  const refused = await other.send(other.request('INVITE', 'sip:frank@presence.test', { callId: 'dnd@test' }))
+  assert.equal(refused.status, 486)
+  assert.equal(ui.endpoint.received.filter((m) => m instanceof SipRequest && m.method === 'INVITE').length, invitesAtUi)
+  await frank.presence.setOwn('available')
 })

@@ -32,6 +32,8 @@ export interface TargetResolverDeps {
   /** Public keys announcing an AOR on the overlay (null: no overlay). */
   overlayLookup: ((aor: Aor) => Promise<Buffer[]>) | null
   ownKey: Buffer
+  /** The own user chose busy/do-not-disturb: calls to the own AOR get 486 without ringing. */
+  doNotDisturb?: () => boolean
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
   /** RFC 3263 resolution for hosts that are not IP literals; null when switched off. */
   resolveHost: ((uri: SipUri) => Promise<HostTarget[]>) | null
@@ -91,6 +93,7 @@ export class TargetResolver {
       const local = this.deps.localAors().includes(aor)
       // The UI registers as our own AOR for calls; chat and presence stay with the peer.
       if (local && opts.method !== undefined && PEER_METHODS.has(opts.method)) return { kind: 'local', aor }
+      if (local && opts.method === 'INVITE' && this.deps.doNotDisturb?.()) return { kind: 'reject', status: 486, reason: 'Busy Here' }
       const bindings = this.deps.bindings.lookup(aor)
       // A contact's ?headers are not part of a Request-URI (§19.1.5); they stay in the binding.
       if (bindings.length) return { kind: 'targets', targets: bindings.map((b) => ({ uri: formatUri({ ...b.contactUri, headers: null }), dest: b.path })) }
