@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { z } from 'zod'
-import type { Logger } from 'pino'
 import { Peer, type PeerOptions } from './peer.js'
 import { IDENTITY_FILE } from './identity/identity-store.js'
 import { canonicalAor } from './identity/aor.js'
 import { readJsonFile } from './store/json-file.js'
 import { ParleyError } from './errors.js'
-import { silentLogger } from './log.js'
 import type { Identity } from './api/contract.js'
 
 const StoredAor = z.object({ aor: z.string().nullable(), displayName: z.string().nullable().optional() })
@@ -45,10 +43,6 @@ export class PeerSession extends EventEmitter<{ identity: [Identity]; running: [
     session.peer = peer
     session.state = 'running'
     return session
-  }
-
-  get log(): Logger {
-    return this.opts.log ?? silentLogger()
   }
 
   identity(): Identity {

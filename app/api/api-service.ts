@@ -89,8 +89,8 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
   }
 
   private attach(peer: Peer): void {
-    peer.store.on('change', (m) => this.push('message', this.chatMessage(m)))
     peer.store.on('change', (m) => {
+      this.push('message', this.chatMessage(m))
       if (m.direction === 'in') this.pushBuddy(canonicalOrNull(m.from))
     })
     peer.overlay.on('lookup', ({ aor, reason, keys, trace }) => {

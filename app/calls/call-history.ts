@@ -1,7 +1,7 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CallRecord } from '../api/contract.js'
+import { JsonlLog } from '../store/jsonl-log.js'
 
 /** Older entries stay on disk but are not loaded. */
 export const MAX_LOADED_CALLS = 10_000
@@ -13,37 +13,13 @@ export const MAX_LOADED_CALLS = 10_000
  */
 export class CallHistory {
   private readonly calls = new Map<string, CallRecord>()
-  private file: FileHandle | null = null
-  private writing: Promise<void> = Promise.resolve()
-  skippedLines = 0
+  private file!: JsonlLog<CallRecord>
 
-  private constructor(readonly path: string) {}
+  private constructor() {}
 
   static async open(dataDir: string, log: Logger): Promise<CallHistory> {
-    const history = new CallHistory(join(dataDir, 'calls.jsonl'))
-    let text = ''
-    try {
-      text = await readFile(history.path, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-    for (const raw of text.split('\n')) {
-      if (!raw.trim()) continue
-      let parsed
-      try {
-        parsed = CallRecord.safeParse(JSON.parse(raw))
-      } catch {
-        parsed = null
-      }
-      if (!parsed?.success) {
-        history.skippedLines++
-        continue
-      }
-      history.remember(parsed.data)
-    }
-    if (history.skippedLines) log.warn({ path: history.path, skipped: history.skippedLines }, 'skipped unreadable lines in the call history')
-    history.file = await open(history.path, 'a', 0o600)
-    if (text.length && !text.endsWith('\n')) await history.file.appendFile('\n')
+    const history = new CallHistory()
+    history.file = await JsonlLog.open(join(dataDir, 'calls.jsonl'), CallRecord, (call) => history.remember(call), log, 'call history')
     return history
   }
 
@@ -54,20 +30,11 @@ export class CallHistory {
 
   record(call: CallRecord): Promise<void> {
     this.remember(call)
-    const line = JSON.stringify(call) + '\n'
-    const next = this.writing.catch(() => {}).then(async () => {
-      if (!this.file) throw new Error('call history is closed')
-      await this.file.appendFile(line)
-      await this.file.datasync()
-    })
-    this.writing = next
-    return next
+    return this.file.append(call)
   }
 
-  async close(): Promise<void> {
-    await this.writing.catch(() => {})
-    await this.file?.close()
-    this.file = null
+  close(): Promise<void> {
+    return this.file.close()
   }
 
   private remember(call: CallRecord): void {

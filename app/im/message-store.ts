@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
-import { open, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { Logger } from 'pino'
+import { JsonlLog } from '../store/jsonl-log.js'
 
 export const StoredMessage = z.object({
   kind: z.literal('message'),
@@ -40,52 +40,26 @@ const Line = z.discriminatedUnion('kind', [StoredMessage, StatusUpdate])
  * and counted, never rewritten, so earlier messages always survive a crash.
  */
 export class MessageStore extends EventEmitter<{ change: [StoredMessage] }> {
-  readonly path: string
-  skippedLines = 0
   private readonly messages = new Map<string, StoredMessage>()
   private readonly dedupe = new Set<string>()
-  private file: FileHandle | null = null
-  private writing: Promise<void> = Promise.resolve()
+  private file!: JsonlLog<z.infer<typeof Line>>
 
-  private constructor(dataDir: string, private readonly log: Logger) {
+  private constructor() {
     super()
-    this.path = join(dataDir, 'messages.jsonl')
   }
 
   static async open(dataDir: string, log: Logger): Promise<MessageStore> {
-    const store = new MessageStore(dataDir, log)
-    const tornTail = await store.load()
-    store.file = await open(store.path, 'a', 0o600)
-    // A crash mid-append leaves a line without its newline; start a fresh line so
-    // the next record is not glued onto (and lost with) the torn one.
-    if (tornTail) await store.file.appendFile('\n')
+    const store = new MessageStore()
+    store.file = await JsonlLog.open(join(dataDir, 'messages.jsonl'), Line, (line) => store.apply(line), log, 'message store')
     return store
   }
 
-  /** Reads the file; true when it ends without a newline. */
-  private async load(): Promise<boolean> {
-    let text = ''
-    try {
-      text = await readFile(this.path, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-    for (const raw of text.split('\n')) {
-      if (raw.trim() === '') continue
-      let parsed
-      try {
-        parsed = Line.safeParse(JSON.parse(raw))
-      } catch {
-        parsed = { success: false as const }
-      }
-      if (!parsed.success) {
-        this.skippedLines++
-        continue
-      }
-      this.apply(parsed.data)
-    }
-    if (this.skippedLines) this.log.warn({ path: this.path, skipped: this.skippedLines }, 'skipped unreadable lines in the message store')
-    return text.length > 0 && !text.endsWith('\n')
+  get path(): string {
+    return this.file.path
+  }
+
+  get skippedLines(): number {
+    return this.file.skippedLines
   }
 
   private apply(line: z.infer<typeof Line>): void {
@@ -126,21 +100,12 @@ export class MessageStore extends EventEmitter<{ change: [StoredMessage] }> {
     return this.messages.get(id)
   }
 
-  private append(line: unknown): Promise<void> {
-    const text = JSON.stringify(line) + '\n'
-    const next = this.writing.catch(() => {}).then(async () => {
-      if (!this.file) throw new Error('message store is closed')
-      await this.file.appendFile(text)
-      await this.file.datasync()
-    })
-    this.writing = next
-    return next
+  private append(line: z.infer<typeof Line>): Promise<void> {
+    return this.file.append(line)
   }
 
-  async close(): Promise<void> {
-    await this.writing.catch(() => {})
-    await this.file?.close()
-    this.file = null
+  close(): Promise<void> {
+    return this.file.close()
   }
 }
 

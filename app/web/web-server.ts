@@ -8,7 +8,7 @@ import { MAX_REQUEST_BYTES } from '../api/contract.js'
 import type { ApiService } from '../api/api-service.js'
 import type { SipStack } from '../sip-stack.js'
 import { WsFlow } from '../sip/transports/ws-flow.js'
-import { SIP_SUBPROTOCOL, WS_DEFAULTS } from '../sip/transports/ws-transport.js'
+import { SIP_SUBPROTOCOL, WS_DEFAULTS, offersSip } from '../sip/transports/ws-transport.js'
 import { normalizeHost } from '../sip/transports/source-address.js'
 import { WebAuth } from './web-auth.js'
 import { LOADER_CSP, LOADER_HTML } from './loader-page.js'
@@ -182,8 +182,4 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
-}
-
-function offersSip(header: string | undefined): boolean {
-  return (header ?? '').split(',').some((p) => p.trim() === SIP_SUBPROTOCOL)
 }

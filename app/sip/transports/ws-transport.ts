@@ -196,6 +196,6 @@ export class WsTransport extends EventEmitter<SipTransportEvents> implements Sip
 }
 
 /** Sec-WebSocket-Protocol is a comma-separated list of tokens (RFC 6455 §11.3.4). */
-function offersSip(header: string | undefined): boolean {
+export function offersSip(header: string | undefined): boolean {
   return (header ?? '').split(',').some((p) => p.trim() === SIP_SUBPROTOCOL)
 }
