@@ -7,11 +7,9 @@
  * - jitter: the inbound audio stream's interarrival jitter (RFC 3550 §6.4.1);
  * - loss: packets lost / expected over the interval since the previous sample.
  */
-export interface StatsEntry {
-  type: string
-  id?: string
-  [field: string]: unknown
-}
+import { selectedPair, type StatsEntry } from './media-path.js'
+
+export type { StatsEntry }
 
 /** Cumulative counters kept between samples. */
 export interface QualitySample {
@@ -31,12 +29,7 @@ const ms = (seconds: number | null): number | null => (seconds === null ? null :
 
 export function computeCallQuality(stats: Iterable<StatsEntry>, previous: QualitySample | null): CallQuality {
   const entries = [...stats]
-  const byId = new Map(entries.filter((e) => e.id !== undefined).map((e) => [e.id as string, e]))
-
-  const transport = entries.find((e) => e.type === 'transport' && typeof e.selectedCandidatePairId === 'string')
-  const pair =
-    (transport ? byId.get(transport.selectedCandidatePairId as string) : undefined) ??
-    entries.find((e) => e.type === 'candidate-pair' && e.nominated === true && e.state === 'succeeded')
+  const pair = selectedPair(entries)
   const remote = entries.find((e) => e.type === 'remote-inbound-rtp' && (e.kind ?? 'audio') === 'audio')
   const rttS = num(pair?.currentRoundTripTime) ?? num(remote?.roundTripTime)
 

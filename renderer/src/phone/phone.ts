@@ -4,8 +4,10 @@ import type { IncomingResponse } from 'jssip/lib/SIPMessage'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
 import type { CallRecord } from '../../../app/api/contract.js'
 import { buildCallRecord } from './call-record.js'
+import { applyIceServers, CallRelays, type CallRelayView, type RelayService } from './call-relays.js'
 import type { AudioDevices } from './devices.js'
 import type { DtmfTone } from './dtmf-keys.js'
+import { holdOffIceFailureHangup, restartIce } from './ice-restart.js'
 
 export type RegistrationState = 'unregistered' | 'registered' | 'failed'
 
@@ -33,6 +35,8 @@ export interface CallView {
   endCause: string | null
   sipStatus: number | null
   transfer: 'none' | 'pending' | 'failed'
+  /** The call's relays: the plan, the media path, failovers (null: a call refused as busy). */
+  relay: CallRelayView | null
 }
 
 export interface PhoneState {
@@ -46,14 +50,22 @@ export interface PhoneOptions {
   displayName: string | null
   sipSocketUrl: string
   devices: AudioDevices
+  /** The peer's relay plans (`relay.forCall`, `relay.failover`). */
+  relays: RelayService
   /** Each call, once it ended, for the history (`calls.record`). */
   onCallEnded: (record: CallRecord) => void
   /** How long an ended call stays on screen. */
   lingerMs?: number
 }
 
-/** No STUN or TURN servers, ever: JsSIP's default is a public Google STUN server. */
-const PC_CONFIG: RTCConfiguration = { iceServers: [] }
+/**
+ * Only the TURN servers of the call's relay plan, never JsSIP's default (a
+ * public Google STUN server). 'all': direct when possible, relayed when not.
+ */
+const PC_CONFIG: RTCConfiguration = { iceServers: [], iceTransportPolicy: 'all' }
+const OFFER_CONSTRAINTS: RTCOfferOptions = { offerToReceiveAudio: true, offerToReceiveVideo: false }
+/** How JsSIP ends a call whose ICE failed (RFC 3326 Reason in the BYE). */
+const ICE_FAILED = { cause: JsSIP.C.causes.RTP_TIMEOUT, status_code: 408, reason_phrase: JsSIP.C.causes.RTP_TIMEOUT }
 /** JsSIP sends the offer/answer only when gathering completes; host candidates come first and fast. */
 const ICE_GATHERING_WAIT_MS = 1000
 
@@ -65,6 +77,14 @@ interface ActiveCall {
   localEnd: 'busy' | null
   /** The audio sender, kept because it has no track while we hold the call. */
   sender: RTCRtpSender | null
+  relays: CallRelays | null
+}
+
+/** What JsSIP's connect() (ua.call, REFER accept) is given. */
+interface DialOptions {
+  mediaStream: MediaStream
+  pcConfig: RTCConfiguration
+  rtcOfferConstraints: RTCOfferOptions
 }
 
 /**
@@ -136,31 +156,59 @@ export class Phone {
 
   async call(target: string): Promise<void> {
     if (this.busy()) throw new Error('already in a call')
-    const stream = await this.opts.devices.openInput()
-    try {
-      // newRTCSession fires inside ua.call(); it picks the stream up from here.
-      this.pendingStream = stream
-      this.ua.call(target.trim(), {
-        mediaStream: stream,
-        pcConfig: PC_CONFIG,
-        rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false }
-      })
-    } catch (err) {
-      for (const t of stream.getTracks()) t.stop()
-      throw err
-    } finally {
-      this.pendingStream = null
-    }
+    await this.dial((options) => this.ua.call(target.trim(), options))
   }
 
-  private pendingStream: MediaStream | null = null
+  /** Set by dial() while JsSIP's connect() runs: newRTCSession hands it the new call. */
+  private dialing: ((call: ActiveCall) => void) | null = null
+
+  /**
+   * Place a call whose offer waits for the relay plan. The session's id names
+   * the call to the peer, and JsSIP makes it inside connect() — but it makes
+   * the offer only once the `mediaStream` it was given resolves (it chains on
+   * it in RTCSession._sendInitialRequest). So it gets a promise: the
+   * microphone and the plan are fetched in parallel, the plan's ICE servers
+   * set on the peer connection, and only then is the stream handed over.
+   */
+  private async dial(connect: (options: DialOptions) => void): Promise<void> {
+    const media = this.opts.devices.openInput()
+    let release: (stream: MediaStream) => void = () => undefined
+    let refuse: (err: unknown) => void = () => undefined
+    const gate = new Promise<MediaStream>((resolve, reject) => ((release = resolve), (refuse = reject)))
+    let call: ActiveCall | null = null
+    this.dialing = (c) => (call = c)
+    try {
+      connect({ mediaStream: gate as unknown as MediaStream, pcConfig: PC_CONFIG, rtcOfferConstraints: OFFER_CONSTRAINTS })
+    } catch (err) {
+      void media.then(stopStream, () => undefined)
+      throw err
+    } finally {
+      this.dialing = null
+    }
+    const placed = call as ActiveCall | null
+    if (!placed) return void media.then(stopStream, () => undefined)
+    try {
+      const [stream, iceServers] = await Promise.all([media, placed.relays?.iceServers ?? []])
+      placed.stream = stream
+      // Hung up meanwhile: JsSIP drops the offer once the stream arrives.
+      if (placed.view.state === 'ended') stopStream(stream)
+      else if (placed.session.connection) applyIceServers(placed.session.connection, iceServers)
+      release(stream)
+    } catch (err) {
+      if (!placed.session.isEnded()) placed.session.terminate()
+      refuse(err)
+      throw err
+    }
+  }
 
   async answer(): Promise<void> {
     const call = this.current
     if (!call || call.view.direction !== 'incoming' || call.view.state !== 'ringing') return
-    call.stream = await this.opts.devices.openInput()
+    // The plan was asked for when the call came in; the microphone opens meanwhile.
+    const [stream, iceServers] = await Promise.all([this.opts.devices.openInput(), call.relays?.iceServers ?? []])
+    call.stream = stream
     if (this.current !== call || call.view.state !== 'ringing') return void stopStream(call.stream)
-    call.session.answer({ mediaStream: call.stream, pcConfig: PC_CONFIG })
+    call.session.answer({ mediaStream: call.stream, pcConfig: { ...PC_CONFIG, iceServers } })
   }
 
   /** 603 Decline (RFC 3261 §21.6.2). */
@@ -247,9 +295,11 @@ export class Phone {
       endedAt: null,
       endCause: null,
       sipStatus: null,
-      transfer: 'none'
+      transfer: 'none',
+      relay: null
     }
-    const call: ActiveCall = { session, view, stream: incoming ? null : this.pendingStream, localEnd: null, sender: null }
+    const call: ActiveCall = { session, view, stream: null, localEnd: null, sender: null, relays: null }
+    if (!incoming) this.dialing?.(call)
 
     if (incoming && this.busy()) {
       // One call at a time: 486 Busy Here, recorded as missed.
@@ -264,6 +314,20 @@ export class Phone {
     if (previous && previous.view.state !== 'ended' && !incoming) previous.session.terminate()
     this.current = call
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    // Asked for as soon as the call exists: while it rings here, or while the microphone opens.
+    const relays = new CallRelays({
+      callId: session.id,
+      relays: this.opts.relays,
+      restartIce: () => restartIce(session),
+      onChange: (relay) => {
+        this.patch(call, { relay })
+        // What JsSIP would have done at the first ICE failure, once no restart brought media back.
+        if (relay.recovery === 'gave-up' && !session.isEnded()) session.terminate(ICE_FAILED)
+      }
+    })
+    call.relays = relays
+    call.view.relay = relays.view()
+    holdOffIceFailureHangup(session, () => relays.view().recovery !== 'gave-up')
     this.wire(call, true)
     this.emit({ call: { ...view } })
     if (incoming && this.autoAnswer) void this.answer().catch((err: unknown) => console.error('auto-answer failed', err))
@@ -272,6 +336,7 @@ export class Phone {
   private wire(call: ActiveCall, shown: boolean): void {
     const s = call.session
     const attach = (pc: RTCPeerConnection) => {
+      call.relays?.attach(pc)
       pc.addEventListener('track', (ev: RTCTrackEvent) => {
         if (this.current !== call) return
         this.audio.srcObject = ev.streams[0] ?? new MediaStream([ev.track])
@@ -307,20 +372,11 @@ export class Phone {
     s.on('unmuted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
     s.on('refer', (ev: ReferEvent) => {
       // The far end transfers us (blind): call the target with a fresh microphone.
-      void this.opts.devices.openInput().then(
-        (stream) => {
-          this.pendingStream = stream
-          try {
-            ev.accept(undefined, { mediaStream: stream, pcConfig: PC_CONFIG })
-          } finally {
-            this.pendingStream = null
-          }
-        },
-        () => ev.reject()
-      )
+      this.dial((options) => ev.accept(undefined, options)).catch((err: unknown) => console.error('transfer failed', err))
     })
     const ended = (ev: { originator: string; cause: string; message?: unknown }) => {
       if (gatheringTimer) clearTimeout(gatheringTimer)
+      call.relays?.close()
       const status = statusOf(ev.message)
       const endedAt = Date.now()
       this.patch(call, { state: 'ended', endedAt, endCause: ev.cause, sipStatus: call.view.answeredAt !== null ? call.view.sipStatus : (status ?? call.view.sipStatus) })

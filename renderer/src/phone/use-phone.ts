@@ -17,6 +17,10 @@ export function usePhone(aor: string, displayName: string | null, settings: Sett
         displayName,
         sipSocketUrl: sipSocketUrl(),
         devices,
+        relays: {
+          forCall: (callId) => api.call('relay.forCall', { callId }),
+          failover: (callId, failed) => api.call('relay.failover', failed === null ? { callId } : { callId, failed })
+        },
         onCallEnded: (record) => void api.call('calls.record', record).catch((err: unknown) => console.error('calls.record failed', err))
       })
   )

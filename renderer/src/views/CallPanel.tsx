@@ -1,8 +1,11 @@
+/** @jsxRuntime automatic */
 import { useEffect, useState, type FormEvent } from 'react'
 import { Keypad } from '../components/Keypad.js'
 import type { CallQuality } from '../phone/call-quality.js'
 import { dtmfTestId, type DtmfTone } from '../phone/dtmf-keys.js'
 import type { CallView } from '../phone/phone.js'
+import type { RecoveryState } from '../phone/relay-failover.js'
+import { pathSummary, RelayDiagnostics } from './RelayDiagnostics.js'
 
 export interface CallActions {
   answer: () => void
@@ -36,6 +39,14 @@ function useNow(active: boolean): number {
 
 const fmt = (v: number | null, unit: string) => (v === null ? '–' : `${v.toFixed(v < 10 ? 1 : 0)} ${unit}`)
 
+/** While a relay failover or ICE restart brings media back, the user is told the call is still there. */
+const MEDIA_DOWN: Partial<Record<RecoveryState, string>> = {
+  interrupted: 'Media interrupted: reconnecting…',
+  'awaiting-remote': 'Media interrupted: reconnecting…',
+  recovering: 'Media interrupted: reconnecting…',
+  'gave-up': 'No media: the connection could not be restored'
+}
+
 /** The call in progress, above every view: incoming banner, state, timer, quality, controls, DTMF keypad. */
 export function CallPanel({ call, quality, actions }: { call: CallView; quality: CallQuality | null; actions: CallActions }) {
   const talking = call.state === 'connected' || call.state === 'on-hold'
@@ -44,6 +55,7 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
   const [transferTo, setTransferTo] = useState('')
   const who = call.peerName ?? call.peer.replace(/^sips?:/, '')
   const elapsed = call.answeredAt === null ? 0 : (call.endedAt ?? now) - call.answeredAt
+  const mediaDown = talking && call.relay ? MEDIA_DOWN[call.relay.recovery] : undefined
 
   const transfer = (e: FormEvent) => {
     e.preventDefault()
@@ -82,6 +94,11 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
             ? `RTT ${fmt(quality.rttMs, 'ms')} · jitter ${fmt(quality.jitterMs, 'ms')} · loss ${quality.lossPct === null ? '–' : `${quality.lossPct.toFixed(1)} %`}`
             : ''}
         </span>
+        {mediaDown && (
+          <span className="call-panel__media-down" data-testid="call-media-interrupted" role="status">
+            {mediaDown}
+          </span>
+        )}
       </div>
       {call.state === 'ended' ? (
         <button type="button" className="quiet" onClick={actions.dismiss}>
@@ -116,6 +133,12 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
           </div>
           <Keypad label="Send tones (DTMF)" testId={dtmfTestId} onPress={actions.dtmf} disabled={!talking} />
         </div>
+      )}
+      {call.relay && (
+        <details className="call-panel__diagnostics" data-testid="call-diagnostics">
+          <summary>Connection: {pathSummary(call.relay)}</summary>
+          <RelayDiagnostics relay={call.relay} />
+        </details>
       )}
     </section>
   )

@@ -1,9 +1,12 @@
 /** @jsxRuntime automatic */
 // (tsx applies the root tsconfig only to files it includes, and renderer/ is
 // not among them: the pragma keeps the automatic JSX runtime under Node tests.)
-import type { NodeStatus } from '../../../app/api/contract.js'
+import { useContext, useState } from 'react'
+import { SuperNodeMode, type NodeStatus, type RelayStatus } from '../../../app/api/contract.js'
+import { ApiContext, errorText } from '../api.js'
 import { addressFraction, fmt, idFraction, pointOnRing } from '../components/overlay-geometry.js'
 import '../components/theme-fallback.css'
+import { AnnoyancePanel } from './AnnoyancePanel.js'
 import './node-panel.css'
 
 /** How many routing-table entries the list shows before "and N more". */
@@ -35,14 +38,16 @@ function packets(n: number): string {
   return `${count.format(n)} packet${n === 1 ? '' : 's'}`
 }
 
-/** The peer's own node: role, overlay, traffic, routing table, registrations and SIP transports. */
+/** The peer's own node: role, overlay, traffic, routing table, registrations, SIP transports, super-node services and af. */
 export function NodePanel({ status }: { status: NodeStatus }) {
   const { overlay, traffic, sip } = status
   return (
     <section className="node-panel" aria-labelledby="node-panel-title">
       <h2 id="node-panel-title">
         This node <span className={`node-panel__role node-panel__role--${status.role}`} data-testid="node-role">{status.role}</span>
+        {status.relay.role === 'stepping-down' ? <span className="node-panel__muted">stepping down</span> : null}
       </h2>
+      <p className="node-panel__reason" data-testid="node-role-reason">{status.relay.reason}</p>
       <p className="node-panel__who">
         <strong>{status.displayName ?? status.aor}</strong>
         {status.displayName ? ` <${status.aor}>` : null} · key <code title={status.publicKey}>{status.fingerprint}</code>
@@ -130,6 +135,8 @@ export function NodePanel({ status }: { status: NodeStatus }) {
         </section>
       </div>
 
+      <SuperNode relay={status.relay} />
+
       <section aria-labelledby="node-panel-routing" className="node-panel__routing">
         <h3 id="node-panel-routing">
           Routing table <span className="node-panel__muted">({count.format(overlay.routingTableSize)} nodes)</span>
@@ -148,6 +155,73 @@ export function NodePanel({ status }: { status: NodeStatus }) {
           </ul>
         )}
       </section>
+    </section>
+  )
+}
+
+/**
+ * Super-node services (TURN, blind relay), the mode the user chose and af.
+ * The mode is set through the API when one is there (not when rendered alone);
+ * its answer is shown until the next status poll brings the same.
+ */
+function SuperNode({ relay }: { relay: RelayStatus }) {
+  const api = useContext(ApiContext)
+  const [answer, setAnswer] = useState<{ to: RelayStatus; of: RelayStatus } | null>(null)
+  const [pending, setPending] = useState<SuperNodeMode | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const shown = answer?.of === relay ? answer.to : relay
+  const { services } = shown
+
+  const choose = async (mode: SuperNodeMode) => {
+    if (!api) return
+    setPending(mode)
+    try {
+      setAnswer({ to: await api.call('relay.setMode', { mode }), of: relay })
+      setError(null)
+    } catch (err) {
+      setError(errorText(err))
+    } finally {
+      setPending(null)
+    }
+  }
+
+  return (
+    <section aria-labelledby="node-panel-relay" className="node-panel__relay">
+      <h3 id="node-panel-relay">Super-node</h3>
+      <div className="node-panel__grid">
+        <dl>
+          <dt>
+            <label htmlFor="supernode-mode">Mode</label>
+          </dt>
+          <dd>
+            <select id="supernode-mode" data-testid="supernode-mode" value={pending ?? shown.mode} disabled={!api || pending !== null} onChange={(e) => void choose(SuperNodeMode.parse(e.target.value))}>
+              <option value="auto">auto: when af allows</option>
+              <option value="always">always</option>
+              <option value="never">never</option>
+            </select>
+            {error ? <span className="node-panel__warn"> {error}</span> : null}
+          </dd>
+          <dt>Role</dt>
+          <dd>
+            {shown.role} since {new Date(shown.since).toLocaleTimeString()}
+          </dd>
+          <dt>TURN</dt>
+          <dd>{services.turn ? <code>{`${services.turn.host}:${services.turn.port}`}</code> : 'not running'}</dd>
+          <dt>Blind relay</dt>
+          <dd>{services.blindRelay ? 'running' : 'not running'}</dd>
+          <dt>Allocations</dt>
+          <dd>
+            <span data-testid="node-turn-allocations">{count.format(services.allocations)}</span> TURN · {count.format(services.blindSessions)} blind
+          </dd>
+          <dt>Free slots</dt>
+          <dd data-testid="node-free-slots">{count.format(services.freeSlots)}</dd>
+          <dt>Refused</dt>
+          <dd data-testid="node-refused">{count.format(services.refused)}</dd>
+          <dt>Super-nodes seen</dt>
+          <dd>{count.format(shown.sampledSuperNodes)}</dd>
+        </dl>
+        <AnnoyancePanel annoyance={shown.annoyance} />
+      </div>
     </section>
   )
 }

@@ -1,9 +1,32 @@
+/** @jsxRuntime automatic */
 import { useEffect, useState } from 'react'
-import type { Identity, Settings as SettingsValue } from '../../../app/api/contract.js'
+import { RelayLimits, type Identity, type Settings as SettingsValue } from '../../../app/api/contract.js'
 import { errorText } from '../api.js'
 import type { AudioDevices } from '../phone/devices.js'
 
-/** Theme, audio devices, ringtone, auto-answer, notifications; the user's own identity. */
+export interface LimitBounds {
+  min: number
+  max: number
+}
+
+export type ParsedLimit = { ok: true; value: number } | { ok: false; error: string }
+
+/** A typed relay limit: a whole number within the contract's bounds. */
+export function parseLimit(text: string, bounds: LimitBounds): ParsedLimit {
+  const t = text.trim()
+  if (!/^\d+$/.test(t)) return { ok: false, error: 'a whole number' }
+  const n = Number(t)
+  if (n < bounds.min) return { ok: false, error: `at least ${bounds.min}` }
+  if (n > bounds.max) return { ok: false, error: `at most ${bounds.max}` }
+  return { ok: true, value: n }
+}
+
+const limitBounds = (field: keyof Pick<RelayLimits, 'relayMaxKbps' | 'relayMaxCalls'>): LimitBounds => {
+  const schema = RelayLimits.shape[field]
+  return { min: schema.minValue ?? 0, max: schema.maxValue ?? Number.MAX_SAFE_INTEGER }
+}
+
+/** Theme, audio devices, ringtone, auto-answer, notifications, relaying for others; the user's own identity. */
 export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices }) {
   const { settings, devices } = props
   const [list, setList] = useState<MediaDeviceInfo[]>([])
@@ -63,6 +86,15 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
           <input type="checkbox" data-testid="settings-auto-answer" checked={settings.autoAnswer} onChange={(e) => set({ autoAnswer: e.target.checked })} />
           Answer incoming calls at once
         </label>
+        <fieldset className="stack">
+          <legend>Relaying for others</legend>
+          <label className="check">
+            <input type="checkbox" data-testid="setting-never-relay" checked={settings.neverRelay} onChange={(e) => set({ neverRelay: e.target.checked })} />
+            Never relay calls for others (never become a super-node)
+          </label>
+          <LimitInput label="Most bandwidth for relaying" unit="kbit/s" testId="setting-relay-max-kbps" bounds={limitBounds('relayMaxKbps')} value={settings.relayMaxKbps} disabled={settings.neverRelay} onCommit={(relayMaxKbps) => set({ relayMaxKbps })} />
+          <LimitInput label="Most calls relayed at once" unit="calls" testId="setting-relay-max-calls" bounds={limitBounds('relayMaxCalls')} value={settings.relayMaxCalls} disabled={settings.neverRelay} onCommit={(relayMaxCalls) => set({ relayMaxCalls })} />
+        </fieldset>
         <p>
           Desktop notifications: {permission === 'granted' ? 'on' : permission === 'denied' ? 'blocked in the browser' : permission === 'unsupported' ? 'not available' : 'off'}{' '}
           {permission === 'default' && (
@@ -84,6 +116,44 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
         </dd>
       </dl>
     </section>
+  )
+}
+
+/** A number kept as typed until Enter or leaving the field; only a valid one is saved. */
+function LimitInput(props: { label: string; unit: string; testId: string; bounds: LimitBounds; value: number; disabled: boolean; onCommit: (value: number) => void }) {
+  const [draft, setDraft] = useState<string | null>(null)
+  const parsed = draft === null ? null : parseLimit(draft, props.bounds)
+  const commit = () => {
+    if (!parsed?.ok) return
+    if (parsed.value !== props.value) props.onCommit(parsed.value)
+    setDraft(null)
+  }
+  return (
+    <label>
+      {props.label}
+      <span className="inline-form">
+        <input
+          type="number"
+          inputMode="numeric"
+          data-testid={props.testId}
+          min={props.bounds.min}
+          max={props.bounds.max}
+          step={1}
+          value={draft ?? String(props.value)}
+          disabled={props.disabled}
+          aria-invalid={parsed?.ok === false}
+          onChange={(e) => setDraft(e.target.value)}
+          onBlur={commit}
+          onKeyDown={(e) => e.key === 'Enter' && commit()}
+        />
+        {props.unit}
+      </span>
+      {parsed?.ok === false && (
+        <span role="alert" className="error">
+          {parsed.error}
+        </span>
+      )}
+    </label>
   )
 }
 
