@@ -98,6 +98,8 @@ test('call diagnostics: a direct path; no plan because the request failed, and w
   assert.equal(textOf(html, 'relay-plan-error'), direct.planError)
   assert.equal(all(html, /data-testid="relay-candidate"/g).length, 0)
   assert.match(/data-testid="relay-failovers".*$/s.exec(html)?.[0] ?? '', /None/)
+  const restarted = renderToStaticMarkup(h(RelayDiagnostics, { relay: { ...direct, failovers: [{ at: 0, kind: 'restart', from: null, to: null, interruptedMs: 8_300, attempts: 1, error: null }] } }))
+  assert.match(restarted, /ICE restart: media back after 8\.3 s/, 'no relay to name on a direct path')
   // Before media flows there is no path to name.
   assert.doesNotMatch(renderToStaticMarkup(h(RelayDiagnostics, { relay: { ...direct, path: null } })), /data-testid="media-path"/)
 })

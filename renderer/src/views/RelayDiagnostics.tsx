@@ -13,7 +13,7 @@ const RECOVERY: Record<RecoveryState, string> = {
   new: 'connecting',
   up: 'flowing',
   interrupted: 'interrupted',
-  'awaiting-remote': 'interrupted: waiting for the far end, whose relay failed, to restart ICE',
+  'awaiting-remote': 'interrupted: waiting for the far end to restart ICE',
   recovering: 'interrupted: restarting ICE',
   'gave-up': 'stopped: no restart brought it back',
   closed: 'closed'
@@ -129,7 +129,7 @@ export function RelayDiagnostics({ relay }: { relay: CallRelayView }) {
 }
 
 function Failover({ record: f }: { record: FailoverRecord }) {
-  const what = f.kind === 'failover' ? `relay failover ${shortKey(f.from)} → ${shortKey(f.to)}` : f.kind === 'restart' ? `ICE restart (relay ${shortKey(f.from)})` : 'the far end restarted ICE'
+  const what = f.kind === 'failover' ? `relay failover ${shortKey(f.from)} → ${shortKey(f.to)}` : f.kind === 'restart' ? `ICE restart${f.from ? ` (relay ${shortKey(f.from)})` : ''}` : 'the far end restarted ICE'
   return (
     <li data-testid="relay-failover" data-kind={f.kind}>
       <time dateTime={new Date(f.at).toISOString()}>{new Date(f.at).toLocaleTimeString()}</time> {what}
