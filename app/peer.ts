@@ -18,6 +18,7 @@ import { PresenceService, type PresenceOptions } from './presence/presence-servi
 import { peerHost } from './sip/proxy/local-addresses.js'
 import { silentLogger } from './log.js'
 import { ParleyError } from './errors.js'
+import { RelayService, type RelayOptions } from './relay/relay-service.js'
 
 export interface PeerTimers {
   /** RFC 3261 Timer F: how long a non-INVITE request waits for a final response. */
@@ -43,6 +44,8 @@ export interface PeerOptions {
   sip?: SipOptions
   /** Presence timers and bounds (tests shorten the retry backoff). */
   presence?: PresenceOptions
+  /** Super-node policy, relay services, capacity probes (docs/relay.md). */
+  relay?: RelayOptions
 }
 
 export const DEFAULT_TIMERS: PeerTimers = {
@@ -75,6 +78,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     private readonly pager: Pager,
     /** Own status for watchers, buddies' statuses (RFC 3856). */
     readonly presence: PresenceService,
+    /** af(), the super-node role, relays for calls. */
+    readonly relay: RelayService,
     private readonly log: Logger
   ) {
     super()
@@ -88,6 +93,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     const aor = identity.aor
     const contacts = await ContactBook.open(opts.dataDir)
     const store = await MessageStore.open(opts.dataDir, log)
+    let relay: RelayService | null = null
     const overlay = new OverlayNode({
       keyPair: identity.keyPair,
       dataDir: opts.dataDir,
@@ -96,13 +102,20 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       port: opts.dhtPort,
       log,
       registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs },
-      rejoinMs: timers.rejoinMs
+      rejoinMs: timers.rejoinMs,
+      relayThrough: (remote) => relay?.relayThrough(remote) ?? null
     })
     let sip: SipStack | null = null
     let presence: PresenceService | null = null
     try {
       await overlay.start()
       const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
+      const relays = new RelayService(
+        { overlay, connections, keyPair: identity.keyPair, registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs }, log },
+        opts.relay
+      )
+      relay = relays
+      connections.on('flow', (flow) => relays.attach(flow))
       let pager: Pager | null = null
       const flowTo = (key: Buffer) => connections.flowTo(key)
       sip = await SipStack.start(
@@ -143,7 +156,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       const watcher = presence
       // A closed peer stream may mean a crashed buddy: its dialogs re-subscribe (and fail if it is gone).
       connections.on('flow', (flow) => flow.once('close', () => watcher.peerGone(flow.remotePublicKey)))
-      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, log)
+      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, relays, log)
       // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
       stack.bindings.on('aor-added', (a) => {
         if (a !== aor) peer.track(overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed')))
@@ -153,8 +166,10 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       })
       pager.on('received', (m) => peer.emit('message', m))
       await overlay.register(aor)
+      relays.start()
       return peer
     } catch (err) {
+      await relay?.close()
       await presence?.close()
       await sip?.close()
       await store.close()
@@ -197,7 +212,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       displayName: this.identity.displayName,
       publicKey: this.identity.keyPair.publicKey.toString('hex'),
       fingerprint: this.identity.fingerprint,
-      role: dht.ephemeral ? 'client' : 'super-node',
+      role: this.relay.isSuperNode ? 'super-node' : 'client',
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       overlay: {
         state: this.overlay.state,
@@ -225,7 +240,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         transports: this.sip.transports.map((t) => ({ transport: t.name, host: t.local.host, port: t.local.port })),
         boundAors: this.sip.bindings.aorCount,
         transactions: this.sip.layer.size
-      }
+      },
+      relay: this.relay.status()
     }
   }
 
@@ -235,6 +251,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       // Watchers get their final NOTIFY (offline) while the SIP stack still runs.
       await this.presence.close()
       await this.sip.close()
+      await this.relay.close()
       await this.overlay.close()
       this.connections.closeAll()
       await this.store.close()

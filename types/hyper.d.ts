@@ -47,6 +47,8 @@ declare module 'hyperdht' {
     address(): { host: string; port: number; publicKey: Buffer } | null
     relayAddresses: Array<{ host: string; port: number }>
   }
+  /** A blind relay's public key, or a function choosing one per connection (null: none). */
+  export type RelayThrough = Buffer | null | (() => Buffer | null)
   export interface DhtOptions {
     bootstrap?: Array<string | { host: string; port: number }> | false
     keyPair?: KeyPair
@@ -55,6 +57,8 @@ declare module 'hyperdht' {
     ephemeral?: boolean
     firewalled?: boolean
     anyPort?: boolean
+    /** false: never switch between ephemeral and persistent on its own (Parley's policy decides). */
+    adaptive?: boolean
   }
 
   class HyperDHT extends EventEmitter {
@@ -81,9 +85,10 @@ declare module 'hyperdht' {
     lookup(target: Buffer, opts?: Record<string, unknown>): DhtQuery
     announce(target: Buffer, keyPair: KeyPair, relayAddresses?: Array<{ host: string; port: number }>, opts?: Record<string, unknown>): DhtQuery
     unannounce(target: Buffer, keyPair: KeyPair, opts?: Record<string, unknown>): Promise<void>
-    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseSecretStream
+    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: RelayThrough }): NoiseSecretStream
     createServer(opts?: Record<string, unknown>, onconnection?: (stream: NoiseSecretStream) => void): DhtServer
     destroy(opts?: { force?: boolean }): Promise<void>
+    createRawStream(opts?: Record<string, unknown>): unknown
   }
   export default HyperDHT
 }
@@ -135,4 +140,17 @@ declare module 'hyperdht/lib/messages.js' {
 declare module 'z32' {
   const z32: { encode(buf: Uint8Array): string; decode(s: string): Buffer }
   export default z32
+}
+
+declare module 'blind-relay' {
+  import type { Duplex } from 'node:stream'
+  interface Counters { [k: string]: number }
+  export class Server {
+    constructor(opts: { createStream(opts: Record<string, unknown>): unknown })
+    accept(stream: Duplex, opts?: { id?: Buffer }): { on(event: 'error', fn: (err: Error) => void): unknown }
+    close(): Promise<void>
+    stats: { sessions: Counters; pairings: Counters; streams: Counters }
+  }
+  const relay: { Server: typeof Server }
+  export default relay
 }

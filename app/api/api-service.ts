@@ -20,6 +20,8 @@ import {
   type Buddy,
   type ChatMessage,
   type PresenceStatus,
+  type RelayLimits,
+  type Settings,
   type TraceEntry
 } from './contract.js'
 
@@ -100,6 +102,7 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       this.push('trace', entry)
     })
     peer.presence.on('presence', (aor) => this.pushBuddy(aor))
+    peer.relay.setLimits(relayLimits(this.settings.get()))
     for (const b of this.buddies.list()) peer.presence.watch(b.aor)
     this.identityTimer = setInterval(() => {
       for (const b of this.buddies.list()) void this.checkKey(b.aor)
@@ -123,6 +126,10 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
         const aor = p.aor === undefined ? null : canonicalAor(p.aor)
         return this.traces.filter((t) => aor === null || t.aor === aor).reverse()
       },
+
+      'relay.forCall': (p) => this.peer.relay.planFor(p.callId),
+      'relay.failover': (p) => this.peer.relay.failover(p.callId, p.failed),
+      'relay.setMode': (p) => this.peer.relay.setMode(p.mode),
 
       'presence.get': () => this.peer.presence.own(),
       'presence.set': async (p) => {
@@ -209,6 +216,7 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       'settings.get': () => this.settings.get(),
       'settings.set': async (p) => {
         const next = await this.settings.update(p)
+        this.session.peer?.relay.setLimits(relayLimits(next))
         this.push('settings', next)
         return next
       },
@@ -300,4 +308,8 @@ function canonicalOrNull(aor: string): Aor | null {
   } catch {
     return null
   }
+}
+
+function relayLimits(s: Settings): RelayLimits {
+  return { relayMaxKbps: s.relayMaxKbps, relayMaxCalls: s.relayMaxCalls, neverRelay: s.neverRelay }
 }

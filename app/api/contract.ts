@@ -119,6 +119,108 @@ export const TraceEntry = z.object({
 })
 export type TraceEntry = z.infer<typeof TraceEntry>
 
+// ── Relaying (issue 5) ──────────────────────────────────────────────────────
+
+/** The measurements af() is computed from, as sampled (see docs/relay.md). */
+export const AnnoyanceInputs = z.object({
+  /** This process's CPU use as a share of the whole machine, 0–1. */
+  cpuProcess: z.number(),
+  /** The whole machine's CPU use, 0–1. */
+  cpuSystem: z.number(),
+  /** Overlay (DHT, peer streams, blind relay) and TURN traffic, bytes per second. */
+  bytesInPerS: z.number(),
+  bytesOutPerS: z.number(),
+  /** Of which relayed for others (TURN + blind relay). */
+  relayBytesPerS: z.number(),
+  relayedCalls: z.number().int().nonnegative(),
+  uptimeS: z.number(),
+  /** HyperDHT: not reachable from outside (behind a NAT or firewall). */
+  firewalled: z.boolean(),
+  /** HyperDHT: the NAT maps each destination to a new port (symmetric). */
+  randomized: z.boolean(),
+  /** Seconds since the user last touched the machine; null when unknown (headless). */
+  idleS: z.number().nullable(),
+  /** null when unknown (headless daemon, desktop without a battery). */
+  onBattery: z.boolean().nullable()
+})
+export type AnnoyanceInputs = z.infer<typeof AnnoyanceInputs>
+
+export const RelayLimits = z.object({
+  /** Most bandwidth (in + out, kbit/s) this machine gives to relaying for others. */
+  relayMaxKbps: z.number().int().min(64).max(10_000_000),
+  /** Most calls relayed at once. */
+  relayMaxCalls: z.number().int().min(0).max(10_000),
+  /** Never act as a super-node or relay, whatever the score. */
+  neverRelay: z.boolean()
+})
+export type RelayLimits = z.infer<typeof RelayLimits>
+
+export const Annoyance = z.object({
+  /** af() ∈ [0,1]: 0 nobody would notice relaying here, 1 the user would. */
+  af: z.number().min(0).max(1),
+  /** Each term's contribution before they are combined. */
+  terms: z.object({ cpu: z.number(), bandwidth: z.number(), calls: z.number(), interactivity: z.number() }),
+  /** What forced af to 1, if anything: 'battery', 'never-relay'. */
+  veto: z.string().nullable(),
+  inputs: AnnoyanceInputs,
+  limits: RelayLimits,
+  thresholds: z.object({ promote: z.number(), demote: z.number() })
+})
+export type Annoyance = z.infer<typeof Annoyance>
+
+export const SuperNodeMode = z.enum(['auto', 'always', 'never'])
+export type SuperNodeMode = z.infer<typeof SuperNodeMode>
+
+export const RelayStatus = z.object({
+  mode: SuperNodeMode,
+  role: z.enum(['client', 'super-node', 'stepping-down']),
+  /** Why the policy chose this role, in words: "af 0.12 < 0.30 for 60 s, reachable, up 900 s". */
+  reason: z.string(),
+  since: z.string(),
+  annoyance: Annoyance,
+  services: z.object({
+    turn: z.object({ host: z.string(), port: z.number() }).nullable(),
+    blindRelay: z.boolean(),
+    allocations: z.number().int().nonnegative(),
+    blindSessions: z.number().int().nonnegative(),
+    freeSlots: z.number().int().nonnegative(),
+    refused: z.number().int().nonnegative()
+  }),
+  /** Super-nodes this node sampled (relay topic), for the share policy. */
+  sampledSuperNodes: z.number().int().nonnegative()
+})
+export type RelayStatus = z.infer<typeof RelayStatus>
+
+export const IceServer = z.object({ urls: z.array(z.string()), username: z.string().optional(), credential: z.string().optional() })
+export type IceServer = z.infer<typeof IceServer>
+
+/** One relay considered for a call, with the measurements it was judged by. */
+export const RelayCandidate = z.object({
+  publicKey: z.string(),
+  turn: z.string().nullable(),
+  af: z.number().nullable(),
+  freeSlots: z.number().nullable(),
+  uptimeS: z.number().nullable(),
+  rttMs: z.number().nullable(),
+  loss: z.number().nullable(),
+  /** 'primary' | 'backup' when chosen; otherwise why it was not. */
+  role: z.enum(['primary', 'backup', 'rejected']),
+  reason: z.string()
+})
+export type RelayCandidate = z.infer<typeof RelayCandidate>
+
+/** Relays for one call: the ICE servers to use now and how they were chosen. */
+export const RelayPlan = z.object({
+  callId: z.string(),
+  /** Whether this peer needs a relay (it is behind a NAT); if not, iceServers may be empty. */
+  needed: z.boolean(),
+  reason: z.string(),
+  iceServers: z.array(IceServer),
+  candidates: z.array(RelayCandidate),
+  chosenAt: z.string()
+})
+export type RelayPlan = z.infer<typeof RelayPlan>
+
 export const NodeStatus = z.object({
   aor: z.string(),
   displayName: z.string().nullable(),
@@ -144,7 +246,8 @@ export const NodeStatus = z.object({
     transports: z.array(z.object({ transport: z.string(), host: z.string(), port: z.number() })),
     boundAors: z.number(),
     transactions: z.object({ server: z.number(), client: z.number() })
-  })
+  }),
+  relay: RelayStatus
 })
 export type NodeStatus = z.infer<typeof NodeStatus>
 
@@ -156,9 +259,17 @@ export const Settings = z.object({
   ringtone: z.boolean(),
   /** Answer incoming calls at once (kiosks, tests, benchmarks). */
   autoAnswer: z.boolean()
-})
+}).extend(RelayLimits.shape)
 export type Settings = z.infer<typeof Settings>
-export const DEFAULT_SETTINGS: Settings = { theme: 'system', audioInput: null, audioOutput: null, ringtone: true, autoAnswer: false }
+export const DEFAULT_RELAY_LIMITS: RelayLimits = { relayMaxKbps: 4000, relayMaxCalls: 8, neverRelay: false }
+export const DEFAULT_SETTINGS: Settings = {
+  theme: 'system',
+  audioInput: null,
+  audioOutput: null,
+  ringtone: true,
+  autoAnswer: false,
+  ...DEFAULT_RELAY_LIMITS
+}
 
 export const SendResult = z.object({
   id: z.string(),
@@ -188,6 +299,12 @@ export const Api = {
     result: z.object({ aor: z.string(), keys: z.array(z.string()), pinned: z.string().nullable(), trace: LookupTrace.optional() })
   },
   'traces.recent': { params: z.object({ aor: AorText.optional() }).strict(), result: z.array(TraceEntry) },
+
+  // Relaying: ICE servers for a call, failover, the super-node policy
+  'relay.forCall': { params: z.object({ callId: z.string().min(1).max(256) }).strict(), result: RelayPlan },
+  /** The call's relay stopped carrying media: drop it, promote a backup, return new ICE servers. */
+  'relay.failover': { params: z.object({ callId: z.string().min(1).max(256), failed: z.string().max(512).optional() }).strict(), result: RelayPlan },
+  'relay.setMode': { params: z.object({ mode: SuperNodeMode }).strict(), result: RelayStatus },
 
   // Presence
   'presence.get': { params: Empty, result: Presence },

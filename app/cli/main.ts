@@ -10,6 +10,8 @@ import { serve } from './serve.js'
 import { runTestnet } from './testnet.js'
 import { accountsCommand } from './accounts.js'
 import type { SipOptions } from '../sip-stack.js'
+import type { RelayOptions } from '../relay/relay-service.js'
+import { SuperNodeMode } from '../api/contract.js'
 
 const USAGE = `usage: parley <command> [options]
 
@@ -17,7 +19,8 @@ const USAGE = `usage: parley <command> [options]
   serve --aor SIP-URI [--name NAME] [--bootstrap HOST:PORT,…] [--dht-host IP] [--dht-port N]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
         [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256] [--sip-rate-limit N|off]
-        [--web PORT]
+        [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
+        [--relay-max-calls N] [--relay-max-kbps N]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
                                            127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
@@ -59,7 +62,14 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'sip-dns': { type: 'string' },
       'sip-digest': { type: 'string' },
       'sip-rate-limit': { type: 'string' },
-      web: { type: 'string' }
+      web: { type: 'string' },
+      supernode: { type: 'string' },
+      'turn-host': { type: 'string' },
+      'turn-port': { type: 'string' },
+      'relay-min-uptime': { type: 'string' },
+      'always-relay': { type: 'boolean' },
+      'relay-max-calls': { type: 'string' },
+      'relay-max-kbps': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -126,6 +136,11 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             dhtHost: values['dht-host'] as string | undefined,
             dhtPort: values['dht-port'] === undefined ? undefined : intFlag(values['dht-port'], 'dht-port', 0, 1, 65535),
             sip: sipFlags(values),
+            relay: relayFlags(values),
+            relayLimits: {
+              ...(values['relay-max-calls'] !== undefined && { relayMaxCalls: intFlag(values['relay-max-calls'], 'relay-max-calls', 8, 0, 10_000) }),
+              ...(values['relay-max-kbps'] !== undefined && { relayMaxKbps: intFlag(values['relay-max-kbps'], 'relay-max-kbps', 4000, 64, 10_000_000) })
+            },
             web: values.web === undefined ? undefined : intFlag(values.web, 'web', 0, 0, 65535),
             logLevel
           },
@@ -211,6 +226,21 @@ function sipFlags(values: Record<string, unknown>): SipOptions {
     domains,
     dns: dns === undefined ? undefined : dns === 'on',
     rateLimit
+  }
+}
+
+function relayFlags(values: Record<string, unknown>): RelayOptions {
+  const mode = values.supernode as string | undefined
+  if (mode !== undefined && !SuperNodeMode.options.includes(mode as SuperNodeMode)) {
+    throw ParleyError.USAGE(`--supernode must be one of ${SuperNodeMode.options.join(', ')}`)
+  }
+  const minUptime = values['relay-min-uptime']
+  return {
+    mode: mode as SuperNodeMode | undefined,
+    turnHost: values['turn-host'] as string | undefined,
+    turnPort: values['turn-port'] === undefined ? undefined : intFlag(values['turn-port'], 'turn-port', 0, 0, 65535),
+    alwaysRelay: values['always-relay'] === true ? true : undefined,
+    constraints: minUptime === undefined ? undefined : { minUptimeS: intFlag(minUptime, 'relay-min-uptime', 60, 0, 86_400) }
   }
 }
 

@@ -8,6 +8,7 @@ import { startControlServer } from './control-server.js'
 import { controlSocketPath, socketAnswers } from './control-socket.js'
 import { startWebServer, type WebServer } from '../web/web-server.js'
 import { ParleyError } from '../errors.js'
+import type { RelayLimits } from '../api/contract.js'
 
 export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & {
   logLevel?: string
@@ -15,6 +16,8 @@ export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & {
   web?: number
   /** The built renderer; default `dist/renderer` of this package. */
   webRoot?: string
+  /** Relay limits from flags: stored as settings, as if set in the UI. */
+  relayLimits?: Partial<RelayLimits>
 }
 
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/renderer/', import.meta.url))
@@ -22,7 +25,7 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/renderer/', im
 /** `parley serve`: a headless peer. One JSON line per event on stdout. */
 export async function serve(opts: ServeOptions, out: (line: object) => void): Promise<void> {
   const log = createLogger(opts.logLevel)
-  const { logLevel: _, web, webRoot = DEFAULT_WEB_ROOT, ...peerOptions } = opts
+  const { logLevel: _, web, webRoot = DEFAULT_WEB_ROOT, relayLimits, ...peerOptions } = opts
   if (web !== undefined && !existsSync(`${webRoot}/index.html`)) {
     throw ParleyError.USAGE(`the UI is not built (no ${webRoot}/index.html): run npm run build:renderer`)
   }
@@ -34,6 +37,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
     throw ParleyError.USAGE('no AOR yet: start once with --aor sip:user@domain (or with --web to choose it in the UI)')
   }
   const api = await ApiService.open(session, opts.dataDir, log)
+  if (relayLimits && Object.keys(relayLimits).length) await api.handle('settings.set', relayLimits)
   const closers: Array<() => Promise<void>> = []
   try {
     const control = await startControlServer(api, opts.dataDir, log)

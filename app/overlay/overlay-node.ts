@@ -24,6 +24,8 @@ export interface OverlayOptions {
   /** How often a node that started its own overlay tries the configured bootstrap again. */
   rejoinMs?: number
   hostCacheSaveMs?: number
+  /** A blind relay for peer streams when a direct connection may fail (symmetric NAT). */
+  relayThrough?: (remote: Buffer | null) => Buffer | null
 }
 
 /**
@@ -80,7 +82,8 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     if (cached.error) this.log.warn({ err: cached.error }, 'host cache ignored')
     const configured = this.bootstrap ?? HyperDHT.BOOTSTRAP
     const bootstrap = [...configured, ...cached.nodes]
-    this.dht = new HyperDHT({ bootstrap, keyPair: this.opts.keyPair, host: this.opts.host, port: this.opts.port })
+    // Not adaptive: whether this node turns persistent is the promotion policy's call (app/relay).
+    this.dht = new HyperDHT({ bootstrap, keyPair: this.opts.keyPair, host: this.opts.host, port: this.opts.port, adaptive: false })
     await this.dht.fullyBootstrapped()
 
     if (this.dht.toArray().length === 0) {
@@ -89,7 +92,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
       this.setState('joined')
     }
 
-    this.server = this.dht.createServer({}, (stream) => this.emit('connection', stream))
+    this.server = this.dht.createServer({ relayThrough: () => this.opts.relayThrough?.(null) ?? null }, (stream) => this.emit('connection', stream))
     await this.server.listen(this.opts.keyPair)
     if (this.hostCache) this.every(this.opts.hostCacheSaveMs ?? 5 * 60_000, () => this.saveHostCache())
   }
@@ -174,7 +177,13 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
 
   /** The public keys announcing `aor`, optionally with every DHT node contacted. */
   async lookup(aor: Aor, opts: { trace?: boolean; reason?: LookupReason } = {}): Promise<LookupResult> {
-    const topic = aorTopic(aor)
+    const result = await this.lookupTopic(aorTopic(aor), opts)
+    if (result.trace) this.emit('lookup', { aor, reason: opts.reason ?? 'lookup', keys: result.keys, trace: result.trace })
+    return result
+  }
+
+  /** The public keys announced at any topic (an AOR's, the relay topic). */
+  async lookupTopic(topic: Buffer, opts: { trace?: boolean } = {}): Promise<LookupResult> {
     const query = this.dht.lookup(topic)
     const tracer = opts.trace ? new LookupTracer(query, topic) : null
     const seen = new Map<string, Buffer>()
@@ -191,14 +200,13 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     }
     const keys = [...seen.values()]
     if (!tracer) return { keys }
-    const trace = tracer.finish()
-    this.emit('lookup', { aor, reason: opts.reason ?? 'lookup', keys, trace })
-    return { keys, trace }
+    return { keys, trace: tracer.finish() }
   }
 
   /** Open an encrypted stream to the peer holding `publicKey`. */
   connect(publicKey: Buffer): NoiseSecretStream {
-    return this.dht.connect(publicKey, { keyPair: this.opts.keyPair })
+    const relayThrough = this.opts.relayThrough
+    return this.dht.connect(publicKey, { keyPair: this.opts.keyPair, relayThrough: relayThrough ? () => relayThrough(publicKey) : null })
   }
 
   private every(ms: number, fn: () => Promise<void>): void {

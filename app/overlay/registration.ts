@@ -39,9 +39,11 @@ export class Registration {
     readonly aor: Aor,
     private readonly keyPair: KeyPair,
     private readonly timers: RegistrationTimers,
-    private readonly log: Logger
+    private readonly log: Logger,
+    /** Another topic than the AOR's (a super-node's relay offer). */
+    topic?: Buffer
   ) {
-    this.topic = aorTopic(aor)
+    this.topic = topic ?? aorTopic(aor)
     this.retryMs = timers.retryMs
   }
 
