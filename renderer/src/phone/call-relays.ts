@@ -86,12 +86,13 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 /**
  * The relays of one call: asks the peer for the plan as soon as the call
- * exists (`iceServers`), then watches the peer connection and runs the
- * failover machine (relay-failover.ts): fails the primary over to a backup,
- * restarts ICE, retries after glare, and keeps the diagnostics.
+ * exists (`iceServers`), sets the newest plan's ICE servers on the call's peer
+ * connection, then watches it and runs the failover machine
+ * (relay-failover.ts): fails the primary over to a backup, restarts ICE,
+ * retries after glare, and keeps the diagnostics.
  */
 export class CallRelays {
-  /** The plan's ICE servers, or none when it failed or took too long; never rejects. */
+  /** Settles when the plan came, failed or took too long: its ICE servers, or none; never rejects. */
   readonly iceServers: Promise<IceServer[]>
   private readonly clock: Clock
   private readonly machine: RelayFailover
@@ -115,10 +116,16 @@ export class CallRelays {
     return this.current
   }
 
-  /** Watch the call's peer connection (once JsSIP has made it). */
+  /** The newest plan's ICE servers: the first, a late one, or a backup's after a failover. */
+  currentIceServers(): IceServer[] {
+    return this.current.plan?.iceServers ?? []
+  }
+
+  /** Watch the call's peer connection (once JsSIP has made it); it gets the plan's servers from now on. */
   attach(pc: PeerConnectionLike): void {
     if (this.closed || this.pc) return
     this.pc = pc
+    if (this.current.plan) applyIceServers(pc, this.current.plan.iceServers)
     pc.addEventListener('iceconnectionstatechange', this.onState)
     pc.addEventListener('connectionstatechange', this.onState)
     this.linkChanged()
@@ -136,15 +143,34 @@ export class CallRelays {
 
   private async requestPlan(): Promise<IceServer[]> {
     const started = this.clock.now()
+    const request = this.opts.relays.forCall(this.opts.callId)
     try {
-      const plan = await this.withTimeout(this.opts.relays.forCall(this.opts.callId), 'relay.forCall')
+      const plan = await this.withTimeout(request, 'relay.forCall')
       this.machine.planned(primaryRelay(plan) !== null)
-      this.update({ plan, planMs: this.clock.now() - started })
+      this.usePlan(plan, { planMs: this.clock.now() - started })
       return plan.iceServers
     } catch (err) {
-      this.update({ planError: `${errorText(err)}: calling without relays`, planMs: this.clock.now() - started })
+      const planError = `${errorText(err)}: calling without relays`
+      this.update({ planError, planMs: this.clock.now() - started })
+      // Too late for the first gathering, not for the next: an ICE restart
+      // uses it. Not counted as our relay until media has flowed through it.
+      void request.then(
+        (plan) => {
+          if (this.current.plan) return
+          const ms = this.clock.now() - started
+          this.usePlan(plan, { planMs: ms, planError: `${planError}; the plan came after ${(ms / 1000).toFixed(1)} s and is used from the next ICE restart` })
+        },
+        () => undefined
+      )
       return []
     }
+  }
+
+  /** A plan to use from now on: shown, and its servers set on the connection for its next gathering. */
+  private usePlan(plan: RelayPlan, also: Partial<CallRelayView> = {}): void {
+    if (this.closed) return
+    if (this.pc) applyIceServers(this.pc, plan.iceServers)
+    this.update({ plan, ...also })
   }
 
   private withTimeout<T>(request: Promise<T>, what: string): Promise<T> {
@@ -203,9 +229,8 @@ export class CallRelays {
     try {
       const plan = await this.withTimeout(this.opts.relays.failover(this.opts.callId, from), 'relay.failover')
       if (this.closed) return
-      if (this.pc) applyIceServers(this.pc, plan.iceServers)
       this.machine.planned(primaryRelay(plan) !== null)
-      this.update({ plan })
+      this.usePlan(plan)
       this.editOpen((r) => ({ ...r, to: primaryRelay(plan)?.publicKey ?? null }))
     } catch (err) {
       this.editOpen((r) => ({ ...r, error: `relay.failover: ${errorText(err)}` }))

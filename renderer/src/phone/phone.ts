@@ -4,7 +4,7 @@ import type { IncomingResponse } from 'jssip/lib/SIPMessage'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
 import type { CallRecord } from '../../../app/api/contract.js'
 import { buildCallRecord } from './call-record.js'
-import { applyIceServers, CallRelays, type CallRelayView, type RelayService } from './call-relays.js'
+import { CallRelays, type CallRelayView, type RelayService } from './call-relays.js'
 import type { AudioDevices } from './devices.js'
 import type { DtmfTone } from './dtmf-keys.js'
 import { holdOffIceFailureHangup, restartIce } from './ice-restart.js'
@@ -167,8 +167,9 @@ export class Phone {
    * the call to the peer, and JsSIP makes it inside connect() — but it makes
    * the offer only once the `mediaStream` it was given resolves (it chains on
    * it in RTCSession._sendInitialRequest). So it gets a promise: the
-   * microphone and the plan are fetched in parallel, the plan's ICE servers
-   * set on the peer connection, and only then is the stream handed over.
+   * microphone and the plan are fetched in parallel (CallRelays sets the
+   * plan's ICE servers on the peer connection), and only then is the stream
+   * handed over.
    */
   private async dial(connect: (options: DialOptions) => void): Promise<void> {
     const media = this.opts.devices.openInput()
@@ -188,11 +189,10 @@ export class Phone {
     const placed = call as ActiveCall | null
     if (!placed) return void media.then(stopStream, () => undefined)
     try {
-      const [stream, iceServers] = await Promise.all([media, placed.relays?.iceServers ?? []])
+      const [stream] = await Promise.all([media, placed.relays?.iceServers])
       placed.stream = stream
       // Hung up meanwhile: JsSIP drops the offer once the stream arrives.
       if (placed.view.state === 'ended') stopStream(stream)
-      else if (placed.session.connection) applyIceServers(placed.session.connection, iceServers)
       release(stream)
     } catch (err) {
       if (!placed.session.isEnded()) placed.session.terminate()
@@ -205,10 +205,10 @@ export class Phone {
     const call = this.current
     if (!call || call.view.direction !== 'incoming' || call.view.state !== 'ringing') return
     // The plan was asked for when the call came in; the microphone opens meanwhile.
-    const [stream, iceServers] = await Promise.all([this.opts.devices.openInput(), call.relays?.iceServers ?? []])
+    const [stream] = await Promise.all([this.opts.devices.openInput(), call.relays?.iceServers])
     call.stream = stream
     if (this.current !== call || call.view.state !== 'ringing') return void stopStream(call.stream)
-    call.session.answer({ mediaStream: call.stream, pcConfig: { ...PC_CONFIG, iceServers } })
+    call.session.answer({ mediaStream: call.stream, pcConfig: { ...PC_CONFIG, iceServers: call.relays?.currentIceServers() ?? [] } })
   }
 
   /** 603 Decline (RFC 3261 §21.6.2). */
