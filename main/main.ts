@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { app } from 'electron'
+import { app, powerMonitor } from 'electron'
 import { createLogger } from '../app/log.js'
 import { parseShellArgs } from './shell-args.js'
 import { setupSecurity } from './security.js'
@@ -39,6 +39,8 @@ function onReady(): void {
     aor: args.aor,
     bootstrap: args.bootstrap,
     bootstrapFile: join(root, 'resources', 'bootstrap.json'),
+    // af() weighs relaying by whether the user is at the machine and on battery (docs/relay.md).
+    relay: { idleS: () => powerMonitor.getSystemIdleTime(), onBattery: () => powerMonitor.isOnBatteryPower() },
     log
   })
   const mainWindow = setupMainWindow({

@@ -29,6 +29,8 @@ export interface PeerHostOptions {
   /** `resources/bootstrap.json`; missing means HyperDHT's built-in public list. */
   bootstrapFile?: string
   log: Logger
+  /** Capacity probes for af(): Electron's powerMonitor (idle time, battery). */
+  relay?: PeerOptions['relay']
   /** Injected so tests can count or fail starts; defaults to `Peer.start`. */
   startPeer?: (opts: PeerOptions) => Promise<Peer>
 }
@@ -60,7 +62,7 @@ export function setupPeer(opts: PeerHostOptions): PeerHost {
       }
       status = { state: 'starting', aor }
       const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
-      peer = await startPeer({ dataDir: opts.dataDir, aor, bootstrap, log: opts.log })
+      peer = await startPeer({ dataDir: opts.dataDir, aor, bootstrap, log: opts.log, relay: opts.relay })
       if (closing) return // quit arrived while starting; close() shuts it down
       status = { state: 'running', peer: peer.status() }
       opts.log.info({ aor: peer.aor, fingerprint: peer.identity.fingerprint }, 'peer started')
