@@ -229,7 +229,23 @@ const status: NodeStatus = NodeStatus.parse({
   traffic: { bytesIn: 1536, bytesOut: 5 * 1024 * 1024, packetsIn: 1, packetsOut: 12345 },
   registrations: [{ aor: 'sip:alice@example.org', state: 'announced', lastAnnouncedAt: null, storedAt: 20, error: null }],
   messages: { received: 4, sent: 2 },
-  sip: { transports: [{ transport: 'udp', host: '127.0.0.1', port: 5060 }], boundAors: 1, transactions: { server: 0, client: 1 } }
+  sip: { transports: [{ transport: 'udp', host: '127.0.0.1', port: 5060 }], boundAors: 1, transactions: { server: 0, client: 1 } },
+  relay: {
+    mode: 'never',
+    role: 'client',
+    reason: 'super-node mode is never',
+    since: '2026-01-01T00:00:00.000Z',
+    annoyance: {
+      af: 1,
+      terms: { cpu: 0, bandwidth: 0, calls: 0, interactivity: 0 },
+      veto: 'never-relay',
+      inputs: { cpuProcess: 0, cpuSystem: 0, bytesInPerS: 0, bytesOutPerS: 0, relayBytesPerS: 0, relayedCalls: 0, uptimeS: 0, firewalled: true, randomized: false, idleS: null, onBattery: null },
+      limits: { relayMaxKbps: 4000, relayMaxCalls: 8, neverRelay: true },
+      thresholds: { promote: 0.3, demote: 0.6 }
+    },
+    services: { turn: null, blindRelay: false, allocations: 0, blindSessions: 0, freeSlots: 0, refused: 0 },
+    sampledSuperNodes: 0
+  }
 })
 
 test('the node panel shows the role, uptime, traffic and routing table', () => {
