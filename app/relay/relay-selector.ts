@@ -71,10 +71,19 @@ export class RelaySelector {
     return this.deps.now?.() ?? Date.now()
   }
 
-  /** Super-nodes with fresh measurements (cached for 30 s). */
+  /**
+   * Super-nodes with their measurements. Fresh for 30 s; after that the last set is
+   * still answered at once while a new one is measured, so a call never waits for
+   * a gathering (up to 4 s) unless there has never been one.
+   */
   gather(force = false): Promise<Measured[]> {
-    if (!force && this.cache && this.now() - this.cache.at < CACHE_MS) return Promise.resolve(this.cache.measured)
+    const age = this.cache ? this.now() - this.cache.at : Infinity
+    if (!force && age < CACHE_MS) return Promise.resolve(this.cache!.measured)
     this.gathering ??= this.measureAll().finally(() => (this.gathering = null))
+    if (!force && this.cache) {
+      this.gathering.catch(() => {})
+      return Promise.resolve(this.cache.measured)
+    }
     return this.gathering
   }
 
