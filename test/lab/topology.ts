@@ -174,6 +174,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         const masquerade = ['-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE']
         if (spec.nat === 'symmetric') masquerade.push('--random')
         await iptables(routerNs, 'nat', masquerade)
+        // Like a home router: unsolicited packets to the WAN address are dropped. Accepting
+        // them would confirm a conntrack entry that steals the mapping a later outgoing packet
+        // (an ICE check, a punch) needs, so cone↔cone could never go direct.
+        await iptables(routerNs, 'filter', ['-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'NEW,INVALID', '-j', 'DROP'])
       })())
     }
     const results = await Promise.allSettled(jobs)
