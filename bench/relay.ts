@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()))
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`
   const secret = newTurnSecret()
-  const turn = await TurnService.start({ host: '127.0.0.1', port: 0, secret, maxAllocations: () => 1000, log: silentLogger() })
+  const turn = await TurnService.start({ host: '127.0.0.1', port: 0, secret, maxCallLegs: () => 1000, log: silentLogger() })
   const ice = (): Ice => ({ urls: `turn:127.0.0.1:${turn.address.port}?transport=udp`, ...mintTurnCredentials(secret, 'bench', 3600) })
   const browser: Browser = await launchChromium()
   try {

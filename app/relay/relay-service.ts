@@ -86,7 +86,7 @@ export class RelayService {
     this.sampler = new CapacitySampler({
       traffic: () => ({ bytesIn: dht().udx.bytesReceived, bytesOut: dht().udx.bytesTransmitted }),
       relayBytes: () => this.superNode?.turn.bytesRelayed ?? 0,
-      relayedCalls: () => this.superNode?.turn.allocations ?? 0,
+      relayedCalls: () => this.superNode?.turn.callLegs ?? 0,
       nat: () => ({ firewalled: dht().firewalled, randomized: dht().randomized }),
       idleS: opts.idleS,
       onBattery: opts.onBattery,

@@ -74,7 +74,7 @@ export class SuperNode {
       externalHost,
       secret,
       realm: 'parley',
-      maxAllocations: () => load().maxCalls,
+      maxCallLegs: () => load().maxCalls,
       admit: () => node?.refusal()?.reason ?? null,
       log: opts.log
     })
@@ -105,7 +105,7 @@ export class SuperNode {
 
   /** Relayed call legs now plus grants not yet turned into allocations. */
   freeSlots(): number {
-    return Math.max(0, this.load().maxCalls - this.turn.allocations - this.reserved())
+    return Math.max(0, this.load().maxCalls - this.turn.callLegs - this.reserved())
   }
 
   /** Why new work would be refused now, or null. */
@@ -113,7 +113,7 @@ export class SuperNode {
     if (this.stepping) return { code: 'STEPPING_DOWN', reason: 'this super-node is stepping down' }
     const load = this.load()
     if (load.af > load.demoteAt) return { code: 'AF_TOO_HIGH', reason: `af ${load.af} over ${load.demoteAt}` }
-    if (this.turn.allocations >= load.maxCalls) return { code: 'RELAY_FULL', reason: `${this.turn.allocations} of ${load.maxCalls} relayed calls in progress` }
+    if (this.turn.callLegs >= load.maxCalls) return { code: 'RELAY_FULL', reason: `${this.turn.callLegs} of ${load.maxCalls} relayed calls in progress` }
     return null
   }
 

@@ -14,8 +14,11 @@ export interface TurnServiceOptions {
   /** Shared secret of the REST credentials this service accepts (turn-credentials.ts). */
   secret: Buffer
   realm?: string
-  /** Capacity, asked at every Allocate: it follows the measured load, not a constant. */
-  maxAllocations: () => number
+  /**
+   * Capacity in call legs — distinct credentials, since a browser allocates once per
+   * local interface for one leg. Asked at every Allocate: it follows the load, not a constant.
+   */
+  maxCallLegs: () => number
   /** A reason to refuse new allocations (e.g. 'af over threshold', 'stepping down'), or null. */
   admit?: () => string | null
   log: Logger
@@ -27,7 +30,7 @@ export interface TurnServiceStats {
   port: number
   /** Active allocations. */
   allocations: number
-  maxAllocations: number
+  maxCallLegs: number
   /** Allocations granted since start. */
   allocationsTotal: number
   /** Relayed payload bytes, both directions. */
@@ -79,7 +82,8 @@ function looksLikeStun(msg: Buffer): boolean {
  *   no/invalid/expired REST credential ──► 401 (counted in `refused`)
  *   expired one still held by a live    ──► 403
  *     allocation (see 'authenticate')
- *   allocations ≥ maxAllocations()      ──► 486 Allocation Quota Reached
+ *   call legs ≥ maxCallLegs()           ──► 486 Allocation Quota Reached
+ *     (another allocation under a credential in use is the same leg: granted)
  *   admit() returns a reason            ──► 486
  *   otherwise                           ──► relayed address on externalHost ?? host
  *
@@ -151,6 +155,11 @@ export class TurnService {
     return this.live.size
   }
 
+  /** Call legs relayed now: distinct credentials among live allocations (one per call and peer). */
+  get callLegs(): number {
+    return new Set(this.live.values()).size
+  }
+
   /** Relayed payload bytes, both directions, since start. */
   get bytesRelayed(): number {
     return this.relayed
@@ -165,7 +174,7 @@ export class TurnService {
     return {
       ...this.address,
       allocations: this.allocations,
-      maxAllocations: this.capacity(),
+      maxCallLegs: this.capacity(),
       allocationsTotal: this.allocationsTotal,
       bytesRelayed: this.bytesRelayed,
       bytesToPeers: this.bytesToPeers,
@@ -194,7 +203,7 @@ export class TurnService {
 
   private capacity(): number {
     try {
-      const n = this.opts.maxAllocations()
+      const n = this.opts.maxCallLegs()
       return Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0
     } catch {
       return 0
@@ -202,9 +211,13 @@ export class TurnService {
   }
 
   /** Why a new allocation must be refused now, or null to grant it. */
-  private refusal(): string | null {
+  private refusal(username: string | null = null): string | null {
+    // A browser allocates once per local interface for one call leg: more allocations
+    // under a credential already in use are the same leg, not new work.
+    if (username && this.isLiveUsername(username)) return null
     const max = this.capacity()
-    if (this.live.size >= max) return `at capacity (${this.live.size}/${max})`
+    const legs = this.callLegs
+    if (legs >= max) return `at capacity (${legs}/${max})`
     try {
       return this.opts.admit?.() ?? null
     } catch (err) {
@@ -254,8 +267,8 @@ export class TurnService {
 
     // RFC 8656 §7.2 step 7: at capacity → 486. The engine asks this hook
     // synchronously before it allocates, for Allocate requests only.
-    server.on('quota', (_username: string | null, cb: (ok: boolean) => void) => {
-      const reason = this.refusal()
+    server.on('quota', (username: string | null, cb: (ok: boolean) => void) => {
+      const reason = this.refusal(username)
       if (reason !== null) {
         this.refusedTotal++
         this.refusedCapacity++

@@ -24,6 +24,7 @@ let browser: Browser
 let http: HttpServer
 let pageUrl: string
 const services: TurnService[] = []
+let legs = 0
 
 before(async () => {
   http = createServer((_req, res) => {
@@ -45,7 +46,7 @@ async function startTurn(opts: Partial<TurnServiceOptions> = {}): Promise<TurnSe
     host: '127.0.0.1',
     port: 0,
     secret: newTurnSecret(),
-    maxAllocations: () => 100,
+    maxCallLegs: () => 100,
     log: silentLogger(),
     ...opts
   })
@@ -59,8 +60,9 @@ interface IceServer {
   credential: string
 }
 
-function iceServer(turn: TurnService, secret: Buffer, ttlS = 600, now = Date.now()): IceServer {
-  const { username, credential } = mintTurnCredentials(secret, 'test', ttlS, now)
+/** One call leg's credentials; each leg (call and peer) gets its own label, as super-nodes hand them out. */
+function iceServer(turn: TurnService, secret: Buffer, ttlS = 600, now = Date.now(), label = `leg-${++legs}`): IceServer {
+  const { username, credential } = mintTurnCredentials(secret, label, ttlS, now)
   return { urls: `turn:127.0.0.1:${turn.address.port}?transport=udp`, username, credential }
 }
 
@@ -276,13 +278,14 @@ test('at capacity or when admit() refuses, a new allocation gets 486 while the r
   const secret = newTurnSecret()
   let limit = 100
   let refusal: string | null = null
-  const turn = await startTurn({ secret, maxAllocations: () => limit, admit: () => refusal })
+  const turn = await startTurn({ secret, maxCallLegs: () => limit, admit: () => refusal })
   const [a, b] = [await openPage(), await openPage()]
   await call(a, b, iceServer(turn, secret), iceServer(turn, secret))
   await audioFlowsBothWays(a, b, 10)
   const inCall = turn.allocations
+  assert.equal(turn.callLegs, 2, 'one leg per page, however many interfaces each allocated on')
 
-  limit = inCall // full
+  limit = turn.callLegs // full
   const third = await openPage()
   const atCapacity = await gatherOnly(third, iceServer(turn, secret))
   assert.deepEqual(atCapacity.relay, [])
