@@ -37,6 +37,7 @@ export interface Measured {
 const MAX_GATHER = 8
 const GATHER_TIMEOUT_MS = 4_000
 const CACHE_MS = 30_000
+const EMPTY_CACHE_MS = 2_000
 const DEAD_MS = 120_000
 const MAX_PLANS = 256
 const AF_BUCKET = 0.05
@@ -78,7 +79,9 @@ export class RelaySelector {
    */
   gather(force = false): Promise<Measured[]> {
     const age = this.cache ? this.now() - this.cache.at : Infinity
-    if (!force && age < CACHE_MS) return Promise.resolve(this.cache!.measured)
+    // A gathering that found nothing usable (a slow start, a network change) is not kept long.
+    const freshFor = this.cache && this.rank(this.cache.measured).length ? CACHE_MS : EMPTY_CACHE_MS
+    if (!force && age < freshFor) return Promise.resolve(this.cache!.measured)
     this.gathering ??= this.measureAll().finally(() => (this.gathering = null))
     if (!force && this.cache) {
       this.gathering.catch(() => {})
@@ -144,7 +147,8 @@ export class RelaySelector {
   /** Relays for a call: a primary with credentials in `iceServers`, two backups. */
   async plan(callId: string, needed: { needed: boolean; reason: string }): Promise<RelayPlan> {
     if (!needed.needed) return this.remember(callId, { plan: emptyPlan(callId, needed.reason), order: [] })
-    const measured = await this.gather()
+    let measured = await this.gather()
+    if (this.rank(measured).length === 0) measured = await this.gather(true) // nothing usable known: measure now
     return this.choose(callId, needed.reason, measured)
   }
 
