@@ -61,6 +61,12 @@ test('serve, send, inbox, lookup --trace and status work through the CLI', async
   assert.equal(status.registrations[0].state, 'announced')
   assert.ok(status.overlay.routingTableSize > 0)
   assert.ok(status.connections >= 1)
+  // af() with its inputs, and the super-node policy's state (issue 5)
+  assert.equal(typeof status.relay.annoyance.af, 'number')
+  assert.deepEqual(Object.keys(status.relay.annoyance.terms).sort(), ['bandwidth', 'calls', 'cpu', 'interactivity'])
+  assert.equal(typeof status.relay.annoyance.inputs.cpuSystem, 'number')
+  assert.equal(status.relay.mode, 'auto')
+  assert.equal(status.relay.role, 'client')
 
   const missing = await runCli(['send', 'sip:nobody@example.org', 'x', '--data-dir', alice.dir, '--json'])
   assert.equal(missing.code, 1)
@@ -87,7 +93,10 @@ test('bad flags, bad AORs, missing peers and a busy data dir give one-line error
     [['send', 'sip:bob@example.org', '--data-dir', dir], 2, /takes 2 argument/],
     [['status', '--data-dir', dir], 1, /no Parley peer is running/],
     [['frobnicate'], 2, /unknown command/],
-    [['testnet', '--nodes', 'many'], 2, /--nodes must be an integer/]
+    [['testnet', '--nodes', 'many'], 2, /--nodes must be an integer/],
+    [['serve', '--data-dir', dir, '--supernode', 'sometimes'], 2, /--supernode must be one of auto, always, never/],
+    [['serve', '--data-dir', dir, '--turn-port', '70000'], 2, /--turn-port must be an integer/],
+    [['serve', '--data-dir', dir, '--relay-max-calls', 'lots'], 2, /--relay-max-calls must be an integer/]
   ]
   for (const [args, code, message] of cases) {
     const r = await runCli(args)
