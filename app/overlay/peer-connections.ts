@@ -80,6 +80,11 @@ export class PeerConnections extends EventEmitter<PeerConnectionsEvents> {
     return flow
   }
 
+  /** Every open flow (for closing those that ran through a relay that died). */
+  all(): PeerSipFlow[] {
+    return [...this.flows.values()].flatMap((set) => [...set])
+  }
+
   closeAll(): void {
     for (const set of this.flows.values()) for (const flow of set) flow.stream.destroy()
     this.flows.clear()

@@ -152,6 +152,22 @@ export class RelaySelector {
     return this.choose(callId, needed.reason, measured)
   }
 
+  /** Whether relay `hex` (as measured for this call) still answers a STUN probe on its TURN port. */
+  async stillAnswers(callId: string, hex: string): Promise<boolean> {
+    const m = this.calls.get(callId)?.order.find((x) => x.key.toString('hex') === hex) ?? this.cache?.measured.find((x) => x.key.toString('hex') === hex)
+    if (!m?.offer?.turn) return false
+    const { loss } = await this.deps.probe(m.offer.turn.host, m.offer.turn.port)
+    return loss < 1
+  }
+
+  /** The call keeps its relays (the primary is alive): the same plan, saying so. */
+  keep(callId: string, why: string): RelayPlan | null {
+    const relays = this.calls.get(callId)
+    if (!relays) return null
+    relays.plan = { ...relays.plan, reason: why, chosenAt: new Date(this.now()).toISOString() }
+    return relays.plan
+  }
+
   /** The primary stopped carrying media: mark it dead, promote the next, fetch its credentials. */
   async failover(callId: string, failed?: string): Promise<RelayPlan> {
     const previous = this.calls.get(callId)

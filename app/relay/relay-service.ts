@@ -72,6 +72,8 @@ export class RelayService {
   private closed = false
   private readonly channels = new WeakMap<object, RelayChannel>()
   private readonly startedAt = Date.now()
+  /** Super-nodes' UDX addresses, to recognise streams relayed through them. */
+  private readonly relayAddresses = new Map<string, string>()
   private reachabilityCheckedAt = 0
 
   constructor(
@@ -113,7 +115,34 @@ export class RelayService {
   private async channelTo(key: Buffer): Promise<RelayChannel> {
     const flow = await this.deps.connections.flowTo(key)
     this.attach(flow)
+    const raw = flow.stream.rawStream
+    if (raw?.remoteHost && raw.remotePort) {
+      const hex = key.toString('hex')
+      this.relayAddresses.set(hex, `${raw.remoteHost}:${raw.remotePort}`)
+      // The stream to the super-node ended (crash, network, shutdown): streams relayed through it are dead too.
+      flow.once('close', () => this.dropRelayedThrough(hex))
+    }
     return this.channels.get(flow.stream)!
+  }
+
+  /**
+   * Close the peer streams that were blind-relayed through super-node `hex`: a
+   * relayed stream's UDX socket points at the relay's address, and with the relay
+   * gone it would only time out slowly. The next SIP request re-dials (through
+   * another relay if needed), so an ICE-restart re-INVITE is not lost with it.
+   */
+  dropRelayedThrough(hex: string): number {
+    const address = this.relayAddresses.get(hex)
+    if (!address) return 0
+    let closed = 0
+    for (const flow of this.deps.connections.all()) {
+      const raw = flow.stream.rawStream
+      if (flow.remotePublicKey.toString('hex') === hex || !raw || `${raw.remoteHost}:${raw.remotePort}` !== address) continue
+      flow.close(`relay ${hex.slice(0, 8)} gone`)
+      closed++
+    }
+    if (closed) this.deps.log.info({ relay: hex.slice(0, 8), closed }, 'closed peer streams relayed through a dead relay')
+    return closed
   }
 
   start(): void {
@@ -222,8 +251,19 @@ export class RelayService {
     return this.selector.plan(callId, this.need())
   }
 
-  failover(callId: string, failed?: string): Promise<RelayPlan> {
-    return this.selector.failover(callId, failed)
+  /**
+   * Media stopped on a call. A primary that still answers its STUN probe is kept
+   * (the outage was elsewhere, e.g. the far end's relay); a dead one is dropped,
+   * with the peer streams relayed through it, and a backup takes over.
+   */
+  async failover(callId: string, failed?: string): Promise<RelayPlan> {
+    const primary = failed ?? this.selector.planOf(callId)?.candidates.find((c) => c.role === 'primary')?.publicKey
+    if (primary && (await this.selector.stillAnswers(callId, primary))) {
+      const kept = this.selector.keep(callId, `relay ${primary.slice(0, 8)} still answers: kept`)
+      if (kept) return kept
+    }
+    if (primary) this.dropRelayedThrough(primary)
+    return this.selector.failover(callId, primary)
   }
 
   /**

@@ -92,13 +92,19 @@ test('relay selection: lowest af first, two backups, full relays rejected with t
   assert.deepEqual(plan.iceServers[0]!.urls, [`turn:${turn.host}:${turn.port}?transport=udp`])
   assert.match(plan.iceServers[0]!.username ?? '', /^\d+:[0-9a-f]+$/)
 
-  const next = await caller.relay.failover('call-select', low.status().publicKey)
+  const lowKey = low.status().publicKey
+  const kept = await caller.relay.failover('call-select', lowKey)
+  assert.match(kept.reason, /still answers: kept/, 'a primary that answers its probe is kept')
+  assert.deepEqual(kept.iceServers, plan.iceServers)
+
+  await low.close() // the primary relay dies
+  const next = await caller.relay.failover('call-select', lowKey)
   const after = new Map(next.candidates.map((c) => [keys.get(c.publicKey) ?? c.publicKey, c]))
   assert.equal(after.get(mid.aor)?.role, 'primary', JSON.stringify(next.candidates))
   assert.equal(after.get(low.aor)?.role, 'rejected')
   const midTurn = mid.status().relay.services.turn!
   assert.deepEqual(next.iceServers[0]!.urls, [`turn:${midTurn.host}:${midTurn.port}?transport=udp`])
-  await Promise.all([low, mid, high, full].map((p) => p.close()))
+  await Promise.all([mid, high, full].map((p) => p.close()))
 })
 
 test('a super-node at capacity refuses new credentials with RELAY_FULL and counts the refusal', async () => {

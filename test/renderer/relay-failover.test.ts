@@ -162,3 +162,16 @@ test('closed stops everything', () => {
   assert.deepEqual(m.tick(10_000), [])
   assert.deepEqual(m.ice('connected', 11_000), [])
 })
+
+test('not relayed here but the plan holds a relay: after the grace we fail over, since the dead relay may be ours too', () => {
+  // Both ends' TURN allocations on one super-node that died: the side whose selected
+  // candidate was prflx must not restart on the dead relay's servers. The peer keeps
+  // a primary that still answers its STUN probe, so this costs nothing when it lives.
+  const m = machine({ relayPlanned: true })
+  up(m, false)
+  m.ice('disconnected', 10_000)
+  assert.deepEqual(m.tick(12_000), [])
+  assert.equal(m.state, 'awaiting-remote')
+  assert.deepEqual(types(m.tick(18_000)), ['failover'])
+  assert.deepEqual(types(m.tick(26_000)), ['failover'], 'escalates by failing over again')
+})

@@ -159,7 +159,7 @@ export class RelayFailover {
       case 'interrupted':
         return this.outage(now)
       case 'awaiting-remote':
-        return this.attempt('restart', now)
+        return this.attempt(this.ownRemedy(), now)
       case 'recovering':
         if (this.attempts >= this.maxAttempts) {
           this.current = 'gave-up'
@@ -179,9 +179,19 @@ export class RelayFailover {
     this.remedy = 'restart'
     this.current = 'awaiting-remote'
     const at = (this.since ?? now) + this.remoteGrace
-    if (now >= at) return this.attempt('restart', now)
+    if (now >= at) return this.attempt(this.ownRemedy(), now)
     this.escalateAt = at
     return []
+  }
+
+  /**
+   * After waiting for the far end: with a relay in our plan, fail over rather than
+   * restart on the same servers — the relay that died may have been ours as well
+   * (both ends' allocations on one super-node). The peer keeps a primary that still
+   * answers its STUN probe, so this costs nothing when ours is alive.
+   */
+  private ownRemedy(): 'failover' | 'restart' {
+    return this.relayPlanned ? 'failover' : 'restart'
   }
 
   private attempt(action: 'failover' | 'restart', now: number): FailoverAction[] {
