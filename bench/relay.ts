@@ -4,8 +4,8 @@
  *   - added one-way latency of a TURN-relayed stream versus the direct path between
  *     the same two Chromium pages (timestamps sent over a data channel on each path,
  *     both pages reading the same clock; and the audio stream's RTCP round trip);
- *   - CPU per relayed call (this process runs the TURN server; Chromium's own CPU excluded);
- *   - how many relayed calls one super-node carries before af() crosses the
+ *   - CPU per relayed call leg (this process runs the TURN server; Chromium's own CPU excluded);
+ *   - how many relayed call legs one super-node carries before af() crosses the
  *     demotion threshold, from the measured CPU and bytes per call.
  *
  *   npm run bench:relay -- [--messages 300] [--calls 4] [--seconds 10]
@@ -35,9 +35,9 @@ const SECONDS = Number(values.seconds ?? 10)
 
 type Ice = { urls: string; username: string; credential: string } | null
 
-/** A peer connection pair between two pages with audio and a data channel; resolves when connected. */
-async function connectPair(a: Page, b: Page, ice: Ice, name: string): Promise<void> {
-  const setup = (p: Page, initiator: boolean) =>
+/** A peer connection pair between two pages with audio and a data channel (each side relayed with its own credentials, or direct); resolves when connected. */
+async function connectPair(a: Page, b: Page, relay: (() => Ice) | null, name: string): Promise<void> {
+  const setup = (p: Page, initiator: boolean, ice: Ice) =>
     p.evaluate(
       async ({ ice, name, initiator }) => {
         const w = window as unknown as Record<string, RTCPeerConnection | RTCDataChannel | number[]>
@@ -70,8 +70,8 @@ async function connectPair(a: Page, b: Page, ice: Ice, name: string): Promise<vo
       },
       { remote, name }
     )
-  await setup(a, true)
-  await setup(b, false)
+  await setup(a, true, relay?.() ?? null)
+  await setup(b, false, relay?.() ?? null)
   const offer = await describe(a, null)
   const answer = await describe(b, offer)
   await describe(a, answer)
@@ -95,12 +95,12 @@ async function oneWay(a: Page, b: Page, name: string): Promise<{ p50: number; p9
   return { p50: quantile(delays, 0.5), p95: quantile(delays, 0.95) }
 }
 
-/** The audio stream's RTCP round-trip time (remote-inbound-rtp), ms. */
+/** The audio stream's mean RTCP round-trip time (remote-inbound-rtp), ms. */
 function audioRtt(p: Page, name: string): Promise<number | null> {
   return p.evaluate(async (name) => {
     const pc = (window as unknown as Record<string, RTCPeerConnection>)[`pc-${name}`]!
     for (const s of (await pc.getStats()).values()) {
-      if (s.type === 'remote-inbound-rtp' && s.kind === 'audio' && typeof s.roundTripTime === 'number') return s.roundTripTime * 1000
+      if (s.type === 'remote-inbound-rtp' && s.kind === 'audio' && s.roundTripTimeMeasurements > 0) return (s.totalRoundTripTime / s.roundTripTimeMeasurements) * 1000
     }
     return null
   }, name)
@@ -153,7 +153,8 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`
   const secret = newTurnSecret()
   const turn = await TurnService.start({ host: '127.0.0.1', port: 0, secret, maxCallLegs: () => 1000, log: silentLogger() })
-  const ice = (): Ice => ({ urls: `turn:127.0.0.1:${turn.address.port}?transport=udp`, ...mintTurnCredentials(secret, 'bench', 3600) })
+  let leg = 0 // each page's connection is one call leg with its own credentials, as super-nodes grant them
+  const ice = (): Ice => ({ urls: `turn:127.0.0.1:${turn.address.port}?transport=udp`, ...mintTurnCredentials(secret, `leg-${++leg}`, 3600) })
   const browser: Browser = await launchChromium()
   try {
     const page = async () => {
@@ -165,16 +166,16 @@ async function main(): Promise<void> {
     }
     const [a, b] = [await page(), await page()]
     await connectPair(a, b, null, 'direct')
-    await connectPair(a, b, ice(), 'relayed')
+    await connectPair(a, b, ice, 'relayed')
     await new Promise((r) => setTimeout(r, 2000)) // RTCP reports
     const direct = await oneWay(a, b, 'direct')
     const relayed = await oneWay(a, b, 'relayed')
-    const rtt = { direct: await audioRtt(a, 'direct'), relayed: await audioRtt(a, 'relayed') }
+    const rtt = { direct: round(Number(await audioRtt(a, 'direct')), 2), relayed: round(Number(await audioRtt(a, 'relayed')), 2) }
 
     // CPU: idle baseline, then CALLS more relayed audio calls (two relayed legs each).
     const idleCpu = await cpuOver(SECONDS * 1000)
-    for (let i = 0; i < CALLS; i++) await connectPair(a, b, ice(), `load${i}`)
-    const legs = turn.allocations
+    for (let i = 0; i < CALLS; i++) await connectPair(a, b, ice, `load${i}`)
+    const legs = turn.callLegs // one per page's connection; Chromium allocates once per interface for each
     const bytes0 = turn.bytesRelayed
     const t0 = performance.now()
     const loadCpu = await cpuOver(SECONDS * 1000)
@@ -186,9 +187,9 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
       oneWayMs: { direct, relayed, addedP50: Math.round((relayed.p50 - direct.p50) * 100) / 100 },
       audioRttMs: rtt,
-      cpu: { idleShareOfCore: round(idleCpu), loadedShareOfCore: round(loadCpu), allocations: legs, perAllocationShareOfCore: round(cpuPerLeg, 5) },
-      relayedKbpsPerAllocation: Math.round((bytesPerLegPerS * 8) / 10) / 100,
-      allocationsUntilDemotion: {
+      cpu: { idleShareOfCore: round(idleCpu), loadedShareOfCore: round(loadCpu), callLegs: legs, allocations: turn.allocations, perLegShareOfCore: round(cpuPerLeg, 5) },
+      relayedKbpsPerLeg: Math.round((bytesPerLegPerS * 8) / 10) / 100,
+      legsUntilDemotion: {
         defaultLimits: callsUntilDemotion(DEFAULT_RELAY_LIMITS, cpuPerLeg, bytesPerLegPerS, 0),
         callLimitLifted: callsUntilDemotion({ ...DEFAULT_RELAY_LIMITS, relayMaxCalls: 10_000 }, cpuPerLeg, bytesPerLegPerS, 0),
         onlyCpu: callsUntilDemotion({ relayMaxCalls: 10_000, relayMaxKbps: 10_000_000, neverRelay: false }, cpuPerLeg, bytesPerLegPerS, 0)
