@@ -10,6 +10,13 @@ declare module 'sodium-universal' {
     crypto_sign_PUBLICKEYBYTES: number
     crypto_sign_SECRETKEYBYTES: number
     randombytes_buf(out: Uint8Array): void
+    crypto_sign_detached(sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
+    crypto_sign_verify_detached(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
+    crypto_sign_ed25519_pk_to_curve25519(curve: Uint8Array, ed: Uint8Array): void
+    crypto_sign_ed25519_sk_to_curve25519(curve: Uint8Array, ed: Uint8Array): void
+    crypto_box_seal(out: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void
+    crypto_box_seal_open(out: Uint8Array, sealed: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): boolean
+    crypto_box_SEALBYTES: number
   }
   export default sodium
 }
