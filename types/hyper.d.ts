@@ -161,3 +161,30 @@ declare module 'blind-relay' {
   const relay: { Server: typeof Server }
   export default relay
 }
+
+declare module 'corestore' {
+  class Corestore {
+    constructor(storage: string)
+    get(opts: { name: string }): unknown
+    ready(): Promise<void>
+    close(): Promise<void>
+  }
+  export default Corestore
+}
+
+declare module 'hyperbee' {
+  interface Codec<T> {
+    encode(value: T): Buffer
+    decode(buf: Buffer): T
+  }
+  class Hyperbee<K, V> {
+    constructor(core: unknown, opts: { keyEncoding: 'utf-8'; valueEncoding: Codec<V> })
+    ready(): Promise<void>
+    get(key: K): Promise<{ key: K; value: V } | null>
+    put(key: K, value: V): Promise<void>
+    del(key: K): Promise<void>
+    createReadStream(range?: { gte?: K; lt?: K }): AsyncIterable<{ key: K; value: V }>
+    close(): Promise<void>
+  }
+  export default Hyperbee
+}
