@@ -40,7 +40,6 @@ interface Snapshot {
 export class CapacitySampler {
   private previous: Snapshot
   private readonly startedAt: number
-  private last: AnnoyanceInputs | null = null
   private averages: Rates | null = null
 
   constructor(private readonly sources: CapacitySources) {
@@ -103,7 +102,6 @@ export class CapacitySampler {
       onBattery: this.sources.onBattery?.() ?? null
     }
     this.previous = next
-    this.last = inputs
     return inputs
   }
 
@@ -116,11 +114,6 @@ export class CapacitySampler {
     ) as Rates
     this.averages = next
     return next
-  }
-
-  /** The latest sample without taking a new one (status requests must not reset the rates). */
-  latest(): AnnoyanceInputs {
-    return this.last ?? this.sample()
   }
 }
 

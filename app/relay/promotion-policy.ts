@@ -38,7 +38,7 @@ export class PromotionPolicy {
   private belowSince: number | null = null
   private aboveSince: number | null = null
 
-  constructor(private readonly config: PolicyConfig = DEFAULT_POLICY) {}
+  constructor(readonly config: PolicyConfig = DEFAULT_POLICY) {}
 
   decide(input: { role: Role; mode: SuperNodeMode; annoyance: Annoyance; share: ShareSample | null; now: number }): Decision {
     const { role, mode, annoyance: a, share, now } = input

@@ -171,7 +171,7 @@ export class RelayService {
     // Peers behind a NAT keep a fresh view of the relays they may need.
     if (a.inputs.firewalled || this.opts.alwaysRelay) await this.selector.gather().catch(() => [])
     const eligible = !a.inputs.firewalled && !a.veto && this.mode === 'auto' && this.role === 'client' && a.af < a.thresholds.promote
-    if (eligible && a.inputs.uptimeS >= (this.opts.policy?.minUptimeS ?? DEFAULT_POLICY.minUptimeS)) this.share = shareOf(await this.selector.gather().catch(() => []))
+    if (eligible && a.inputs.uptimeS >= this.policy.config.minUptimeS) this.share = shareOf(await this.selector.gather().catch(() => []))
     if (this.role === 'stepping-down') return
     const decision = this.policy.decide({ role: this.role, mode: this.mode, annoyance: a, share: this.share, now: Date.now() })
     if (decision.role === 'super-node' && this.role === 'client') await this.promote(decision.reason)

@@ -49,7 +49,6 @@ export class SuperNode {
   private readonly grants: number[] = []
   private stepping: Promise<void> | null = null
   refused = 0
-  grantsIssued = 0
 
   private constructor(
     private readonly opts: SuperNodeOptions,
@@ -137,7 +136,6 @@ export class SuperNode {
       return refusal
     }
     this.grants.push(Date.now())
-    this.grantsIssued++
     const label = createHash('sha256').update(remote).update(callId).digest('hex').slice(0, 16)
     const minted = mintTurnCredentials(this.secret, label, this.opts.credentialTtlS ?? 2 * 3600)
     const { host, port } = this.turnAddress

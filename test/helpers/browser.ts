@@ -4,12 +4,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium'
 
-/** Debian Chromium with fake media devices (DESIGN.md: flags verified on these machines). */
-export function launchChromium(opts: { fakeAudioWav?: string } = {}): Promise<Browser> {
+/**
+ * Debian Chromium with fake media devices (DESIGN.md: flags verified on these machines).
+ * `loopback: false` for pages with real addresses (the NAT lab); `executablePath` to run
+ * it elsewhere (inside a network namespace).
+ */
+export function launchChromium(opts: { fakeAudioWav?: string; loopback?: boolean; executablePath?: string } = {}): Promise<Browser> {
   const args = [
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
-    '--allow-loopback-in-peer-connection',
+    ...(opts.loopback === false ? [] : ['--allow-loopback-in-peer-connection']),
     '--autoplay-policy=no-user-gesture-required',
     '--no-sandbox',
     '--disable-gpu',
@@ -19,7 +23,7 @@ export function launchChromium(opts: { fakeAudioWav?: string } = {}): Promise<Br
     '--no-first-run',
     ...(opts.fakeAudioWav ? [`--use-file-for-fake-audio-capture=${opts.fakeAudioWav}`] : [])
   ]
-  return chromium.launch({ executablePath: CHROMIUM, args })
+  return chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, args })
 }
 
 /**

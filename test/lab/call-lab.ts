@@ -21,10 +21,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { NodeStatus, RelayPlan } from '../../app/api/contract.js'
 import { controlRequest } from '../../app/cli/control-client.js'
-import { EVALUATE_SHIM, MEDIA_PROBE, audioStats, dominantReceivedFrequency, writeToneWav } from '../helpers/browser.js'
+import { EVALUATE_SHIM, MEDIA_PROBE, launchChromium, audioStats, dominantReceivedFrequency, writeToneWav } from '../helpers/browser.js'
 import { chromiumWrapper, stopProcess, waitForJson } from './netns.js'
 import { startTopology, type LabHost, type Topology } from './topology.js'
 
@@ -40,19 +40,6 @@ export const TONE_HZ: Record<Side, number> = { l: 440, r: 1000 }
 /** How far (Hz) a received tone may be from the sent one (the analyser's bins are ≈ 6 Hz). */
 export const TONE_TOLERANCE_HZ = 25
 export const SUPER_NODES = ['sn1', 'sn2', 'sn3'] as const
-
-/** launchChromium's flags (test/helpers/browser.ts) minus --allow-loopback-in-peer-connection: lab pages use real addresses. */
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run'
-]
 
 export interface LabSuperNode {
   name: string
@@ -240,10 +227,8 @@ export async function startCallLab(opts: CallLabOptions = {}): Promise<CallLab> 
         const web = await waitForJson<{ url: string }>(child, (m) => m.event === 'web', 60_000)
         await waitForJson(child, (m) => m.event === 'ready', 60_000)
         if (side === 'r') await controlRequest(dataDir, 'settings.set', { autoAnswer: true })
-        const browser = await chromium.launch({
-          executablePath: await chromiumWrapper(host.ns),
-          args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav[side]}`]
-        })
+        // Lab pages use real addresses: no --allow-loopback-in-peer-connection.
+        const browser = await launchChromium({ executablePath: await chromiumWrapper(host.ns), loopback: false, fakeAudioWav: wav[side] })
         browsers.push(browser)
         const context = await browser.newContext()
         await context.addInitScript(EVALUATE_SHIM)
