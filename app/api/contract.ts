@@ -66,10 +66,13 @@ export const ChatMessage = z.object({
   to: z.string(),
   text: z.string(),
   at: z.string(),
-  state: z.enum(['received', 'sending', 'delivered', 'failed']),
+  /** `stored`: the recipient was offline; super-nodes hold it sealed until they come online. */
+  state: z.enum(['received', 'sending', 'delivered', 'stored', 'failed']),
   sipStatus: z.number().int().nullable(),
   identity: z.enum(['pinned', 'unverified', 'changed', 'self']).nullable(),
-  read: z.boolean()
+  read: z.boolean(),
+  /** Incoming: it came from the mailbox (sent while we were offline), not over a live stream. */
+  mailed: z.boolean().optional()
 })
 export type ChatMessage = z.infer<typeof ChatMessage>
 
@@ -278,8 +281,43 @@ export const SendResult = z.object({
   reason: z.string(),
   publicKey: z.string().nullable(),
   identity: z.enum(['pinned', 'first-contact', 'self']).nullable(),
-  impostors: z.array(z.string())
+  impostors: z.array(z.string()),
+  /** `stored`: the recipient was unreachable and a majority of its mailbox holders acknowledged the sealed letter. */
+  delivery: z.enum(['direct', 'stored', 'failed']),
+  /** When mailing was tried: holders that acknowledged, of how many asked, and the refusal code if it failed. */
+  mailbox: z.object({ acks: z.number().int(), holders: z.number().int(), code: z.string().nullable() }).nullable()
 })
+
+/** A voice message left for us (or by us) — RFC 3842's message-waiting, per voicemail. */
+export const Voicemail = z.object({
+  id: z.string(),
+  direction: z.enum(['in', 'out']),
+  peer: z.string(),
+  peerName: z.string().nullable(),
+  at: z.string(),
+  durationMs: z.number().int().nonnegative(),
+  mime: z.string(),
+  bytes: z.number().int().nonnegative(),
+  heard: z.boolean(),
+  /** Outgoing: `stored` once a majority of holders took the envelope. */
+  state: z.enum(['received', 'sending', 'stored', 'delivered', 'failed']),
+  identity: z.enum(['pinned', 'unverified', 'changed', 'self']).nullable()
+})
+export type Voicemail = z.infer<typeof Voicemail>
+
+/** Message-waiting summary (RFC 3842 `Voice-Message: new/old`) plus this node's mailbox roles. */
+export const MailboxStatus = z.object({
+  voicemail: z.object({ new: z.number().int(), old: z.number().int() }),
+  /** When our mailbox was last fetched from its holders, and what went wrong if it failed. */
+  lastFetchAt: z.string().nullable(),
+  lastFetchError: z.string().nullable(),
+  /** As a super-node: mailboxes and envelopes held for others (counts, never contents). */
+  holder: z.object({ active: z.boolean(), mailboxes: z.number().int(), envelopes: z.number().int(), bytes: z.number().int(), blobs: z.number().int() })
+})
+export type MailboxStatus = z.infer<typeof MailboxStatus>
+
+/** Largest voicemail the UI may upload: 2 minutes of Opus at 32 kbit/s, base64. */
+export const MAX_VOICEMAIL_BYTES = 512 * 1024
 
 // ── Requests ────────────────────────────────────────────────────────────────
 
@@ -325,6 +363,20 @@ export const Api = {
   send: { params: z.object({ to: AorText, text: z.string().min(1).max(64 * 1024) }).strict(), result: SendResult },
   inbox: { params: Empty, result: z.array(z.unknown()) },
 
+  // Mailbox: offline messages and voicemail (docs/mailbox.md)
+  'mailbox.status': { params: Empty, result: MailboxStatus },
+  /** Fetch our mailbox from its holders now (it is also fetched at start-up and periodically). */
+  'mailbox.check': { params: Empty, result: z.object({ received: z.number().int(), voicemails: z.number().int() }) },
+  /** Leave a voice message (recorded in the renderer, Opus) for a buddy who did not answer. */
+  'voicemail.send': {
+    params: z.object({ to: AorText, audio: z.string().min(1).max(Math.ceil((MAX_VOICEMAIL_BYTES * 4) / 3) + 4), mime: z.string().min(1).max(64), durationMs: z.number().int().min(0).max(10 * 60_000) }).strict(),
+    result: Voicemail
+  },
+  'voicemail.list': { params: Empty, result: z.array(Voicemail) },
+  /** The recording, base64. */
+  'voicemail.audio': { params: z.object({ id: z.string().min(1).max(128) }).strict(), result: z.object({ mime: z.string(), audio: z.string() }) },
+  'voicemail.markHeard': { params: z.object({ id: z.string().min(1).max(128) }).strict(), result: Voicemail },
+
   // Call history
   'calls.list': { params: z.object({ limit: z.number().int().min(1).max(10_000).default(200) }).strict(), result: z.array(CallRecord) },
   'calls.record': { params: CallRecord.strict(), result: CallRecord },
@@ -356,6 +408,10 @@ export const ApiEvents = {
   /** A message arrived or an outgoing one changed state. */
   message: ChatMessage,
   call: CallRecord,
+  /** A voicemail arrived or changed state (heard, stored). */
+  voicemail: Voicemail,
+  /** Message-waiting changed. */
+  mailbox: MailboxStatus,
   trace: TraceEntry,
   settings: Settings
 } as const
