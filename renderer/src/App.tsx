@@ -1,23 +1,26 @@
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ApiClient } from '../../app/api/client.js'
 import type { Identity } from '../../app/api/contract.js'
-import { ApiContext, errorText, useApi, useApiEvent, useBuddies, usePresence, useSettings } from './api.js'
+import { ApiContext, errorText, useApi, useApiEvent, useBuddies, useMailbox, usePresence, useSettings } from './api.js'
 import { sameAor, toAor } from './aor-input.js'
 import { connectApi } from './platform.js'
 import { useCallAlerts } from './phone/use-call-alerts.js'
 import { useCallQuality } from './phone/use-call-quality.js'
 import { useDtmfKeyboard } from './phone/use-dtmf-keyboard.js'
 import { usePhone } from './phone/use-phone.js'
+import { offersVoicemail } from './phone/voicemail-offer.js'
 import { Buddies } from './views/Buddies.js'
 import { CallPanel, type CallActions } from './views/CallPanel.js'
 import { Chat } from './views/Chat.js'
 import { DialPad } from './views/DialPad.js'
 import { FirstRun } from './views/FirstRun.js'
 import { History } from './views/History.js'
+import { LeaveVoicemail, type VoicemailTarget } from './views/LeaveVoicemail.js'
 import { NodeView } from './views/NodeView.js'
 import { Overlay } from './views/Overlay.js'
 import { Settings } from './views/Settings.js'
 import { Sidebar, type ViewName } from './views/Sidebar.js'
+import { Voicemail } from './views/Voicemail.js'
 
 let connecting: Promise<ApiClient> | null = null
 
@@ -90,13 +93,25 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
   const [presence, setPresence] = usePresence()
   const { buddies, add, remove, acceptKey } = useBuddies()
   const { phone, state, devices } = usePhone(aor, identity.displayName, settings)
+  const mailbox = useMailbox()
   const [view, setView] = useState<ViewName>('buddies')
   const [chatPeer, setChatPeer] = useState<string | null>(null)
   const [dial, setDial] = useState('')
   const [callError, setCallError] = useState<string | null>(null)
+  const [voicemailFor, setVoicemailFor] = useState<VoicemailTarget | null>(null)
+  const closeVoicemail = useCallback(() => setVoicemailFor(null), [])
   const call = state.call
   const talking = call?.state === 'connected' || call?.state === 'on-hold'
   const inCall = call !== null && call.state !== 'ended'
+
+  // An outgoing call nobody took: offer a voice message, once per call.
+  const offeredFor = useRef<string | null>(null)
+  useEffect(() => {
+    if (!call || call.state !== 'ended' || offeredFor.current === call.id) return
+    offeredFor.current = call.id
+    const buddy = buddies.find((b) => sameAor(b.aor, call.peer))
+    if (offersVoicemail(call, { buddy: buddy !== undefined })) setVoicemailFor({ callId: call.id, peer: buddy?.aor ?? call.peer, peerName: call.peerName ?? buddy?.displayName ?? null })
+  }, [call, buddies])
 
   useEffect(() => {
     document.documentElement.dataset.theme = settings.theme
@@ -149,9 +164,11 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
         view={view}
         onView={setView}
         unread={unread}
+        waiting={mailbox.waiting}
       />
       <main className="content" id="content">
         {call && <CallPanel call={call} quality={quality} actions={actions} />}
+        {voicemailFor && <LeaveVoicemail key={voicemailFor.callId} target={voicemailFor} devices={devices} inCall={inCall} onSent={mailbox.upsert} onClose={closeVoicemail} />}
         {callError && (
           <p role="alert" className="error banner">
             {callError}{' '}
@@ -179,6 +196,7 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
         )}
         {view === 'dial' && <DialPad value={dial} onChange={setDial} onCall={startCall} disabled={inCall} />}
         {view === 'history' && <History onCall={startCall} canCall={!inCall} />}
+        {view === 'voicemail' && <Voicemail mailbox={mailbox} devices={devices} />}
         {view === 'node' && <NodeView />}
         {view === 'overlay' && <Overlay ownAor={aor} />}
         {view === 'settings' && <Settings identity={identity} settings={settings} update={updateSettings} devices={devices} />}

@@ -7,12 +7,15 @@ import {
   type Buddy,
   type CallRecord,
   type ChatMessage,
+  type MailboxStatus,
   type NodeStatus,
   type Presence,
   type PresenceStatus,
   type Settings,
-  type TraceEntry
+  type TraceEntry,
+  type Voicemail
 } from '../../app/api/contract.js'
+import { listIsStale, mergeVoicemail, waitingCount } from './message-waiting.js'
 
 /** React hooks over the contract: each loads its data once and follows the peer's events. */
 export const ApiContext = createContext<ApiClient | null>(null)
@@ -123,6 +126,48 @@ export function useCallHistory(): CallRecord[] {
   useApiEvent('call', (c) => setCalls((list) => [c, ...list.filter((x) => x.id !== c.id)]))
   return calls
 }
+
+/**
+ * Voicemail and message-waiting (RFC 3842): the list of voice messages, kept
+ * current by `voicemail` events, and the peer's mailbox status; a `mailbox`
+ * event that counts differently from the list brings a fresh list.
+ */
+export function useMailbox() {
+  const api = useApi()
+  const [status, setStatus] = useState<MailboxStatus | null>(null)
+  const [voicemails, setVoicemails] = useState<Voicemail[] | null>(null)
+  const upsert = useCallback((v: Voicemail) => setVoicemails((list) => mergeVoicemail(list ?? [], v)), [])
+  const reload = useCallback(
+    () => api.call('voicemail.list').then((list) => setVoicemails(list.reduce<Voicemail[]>(mergeVoicemail, [])), console.error),
+    [api]
+  )
+  useEffect(() => {
+    void api.call('mailbox.status').then(setStatus, console.error)
+    void reload()
+  }, [api, reload])
+  useApiEvent('voicemail', upsert)
+  useApiEvent('mailbox', (s) => {
+    setStatus(s)
+    if (listIsStale(s, voicemails)) void reload()
+  })
+  return {
+    status,
+    voicemails,
+    /** New voicemails: the sidebar's message-waiting badge. */
+    waiting: waitingCount(status, voicemails),
+    upsert,
+    audio: (id: string) => api.call('voicemail.audio', { id }),
+    markHeard: async (id: string) => upsert(await api.call('voicemail.markHeard', { id })),
+    /** Fetch our mailbox from its holders now. */
+    check: async () => {
+      const got = await api.call('mailbox.check')
+      void api.call('mailbox.status').then(setStatus, console.error)
+      await reload()
+      return got
+    }
+  }
+}
+export type MailboxView = ReturnType<typeof useMailbox>
 
 /** Recent overlay lookups (requested ones and those behind calls and messages), newest first. */
 export function useTraces(): TraceEntry[] {

@@ -3,7 +3,35 @@ import type { Buddy, ChatMessage } from '../../../app/api/contract.js'
 import { errorText, useConversation } from '../api.js'
 import { buddyName } from './Buddies.js'
 
-const STATE_LABELS: Record<ChatMessage['state'], string> = { sending: 'sending…', delivered: 'delivered', failed: 'not delivered', received: '' }
+const STATE_LABELS: Record<ChatMessage['state'], string> = {
+  sending: 'sending…',
+  delivered: 'delivered',
+  // Mailed: super-nodes hold it sealed until the recipient comes online (docs/mailbox.md).
+  stored: 'stored for delivery',
+  failed: 'not delivered',
+  received: ''
+}
+
+/** One message with its time, delivery state and markers. */
+export function ChatMessageItem({ m }: { m: ChatMessage }) {
+  const mailed = m.direction === 'in' && m.mailed === true
+  return (
+    <li className={`message message--${m.direction} message--${m.state}`} data-testid="chat-message" data-state={m.state} data-direction={m.direction} data-mailed={mailed || undefined}>
+      <p className="message__text">{m.text}</p>
+      <small className="message__meta">
+        <time dateTime={m.at}>{new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+        {STATE_LABELS[m.state] && <span data-testid="message-state"> · {STATE_LABELS[m.state]}</span>}
+        {mailed && (
+          <span className="message__mailed" data-testid="message-mailed" title="It waited in your mailbox on super-nodes until you came online">
+            {' '}
+            · sent while you were offline
+          </span>
+        )}
+        {m.identity === 'changed' && ' · sender key changed!'}
+      </small>
+    </li>
+  )
+}
 
 /** One buddy's conversation. Enter sends, Shift+Enter starts a new line. */
 export function Chat({ buddy, onCall }: { buddy: Buddy; onCall: (aor: string) => void }) {
@@ -47,14 +75,7 @@ export function Chat({ buddy, onCall }: { buddy: Buddy; onCall: (aor: string) =>
       </header>
       <ol className="chat__messages" ref={listRef} aria-live="polite" aria-label={`Conversation with ${name}`} tabIndex={0}>
         {messages.map((m) => (
-          <li key={m.id} className={`message message--${m.direction} message--${m.state}`} data-testid="chat-message" data-state={m.state} data-direction={m.direction}>
-            <p className="message__text">{m.text}</p>
-            <small className="message__meta">
-              <time dateTime={m.at}>{new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
-              {STATE_LABELS[m.state] && ` · ${STATE_LABELS[m.state]}`}
-              {m.identity === 'changed' && ' · sender key changed!'}
-            </small>
-          </li>
+          <ChatMessageItem key={m.id} m={m} />
         ))}
       </ol>
       {blocked && (

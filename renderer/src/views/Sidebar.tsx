@@ -3,12 +3,13 @@ import { PRESENCE_LABELS, PresenceDot } from '../components/PresenceDot.js'
 import type { RegistrationState } from '../phone/phone.js'
 import { DialForm } from './DialForm.js'
 
-export type ViewName = 'buddies' | 'dial' | 'history' | 'node' | 'overlay' | 'settings'
+export type ViewName = 'buddies' | 'dial' | 'history' | 'voicemail' | 'node' | 'overlay' | 'settings'
 
 const NAV: { view: ViewName; label: string }[] = [
   { view: 'buddies', label: 'Buddies' },
   { view: 'dial', label: 'Dial pad' },
   { view: 'history', label: 'History' },
+  { view: 'voicemail', label: 'Voicemail' },
   { view: 'node', label: 'Node' },
   { view: 'overlay', label: 'Overlay map' },
   { view: 'settings', label: 'Settings' }
@@ -29,6 +30,8 @@ export interface SidebarProps {
   view: ViewName
   onView: (v: ViewName) => void
   unread: number
+  /** New voicemails: the message-waiting indicator (RFC 3842). */
+  waiting: number
 }
 
 /** Who I am, my presence, the phone's registration, the call field and the views. */
@@ -63,6 +66,11 @@ export function Sidebar(p: SidebarProps) {
               <button type="button" data-testid={`nav-${n.view}`} aria-current={p.view === n.view ? 'page' : undefined} onClick={() => p.onView(n.view)}>
                 {n.label}
                 {n.view === 'buddies' && p.unread > 0 && <span className="badge" aria-label={`${p.unread} unread`}>{p.unread}</span>}
+                {n.view === 'voicemail' && p.waiting > 0 && (
+                  <span className="badge badge--waiting" data-testid="mwi-badge" aria-label={`${p.waiting} new voice ${p.waiting === 1 ? 'message' : 'messages'}`}>
+                    {p.waiting}
+                  </span>
+                )}
               </button>
             </li>
           ))}
