@@ -100,6 +100,10 @@ declare module 'hyperdht' {
   export default HyperDHT
 }
 
+declare module 'hyperdht/lib/constants.js' {
+  export const COMMANDS: { PLUGIN: number }
+}
+
 declare module 'hyperdht/testnet.js' {
   import type HyperDHT from 'hyperdht'
   interface Testnet {
@@ -140,7 +144,10 @@ declare module 'protomux' {
 }
 
 declare module 'hyperdht/lib/messages.js' {
-  const messages: { peer: Parameters<typeof import('compact-encoding').encode>[0] }
+  const messages: {
+    peer: Parameters<typeof import('compact-encoding').encode>[0]
+    pluginRequest: import('compact-encoding').Encoder<{ plugin: string; version: number; command: number; value: Uint8Array | null }>
+  }
   export default messages
 }
 
@@ -183,8 +190,9 @@ declare module 'hyperbee' {
     get(key: K): Promise<{ key: K; value: V } | null>
     put(key: K, value: V): Promise<void>
     del(key: K): Promise<void>
-    createReadStream(range?: { gte?: K; lt?: K }): AsyncIterable<{ key: K; value: V }>
+    createReadStream(range?: { gt?: K; gte?: K; lt?: K; lte?: K }): AsyncIterable<{ key: K; value: V }>
     close(): Promise<void>
   }
   export default Hyperbee
 }
+

@@ -32,7 +32,7 @@ test('envelopes are kept on disk per mailbox, survive a restart, and are deleted
   const held = await store.list(mailboxId(bob.publicKey))
   assert.deepEqual(held.map((e) => openEnvelope(bob, e.envelope).seq), [1, 2, 3])
   assert.deepEqual(await store.mailboxes(), [mailboxId(bob.publicKey)])
-  assert.equal(await store.delete(mailboxId(bob.publicKey), [ids[0]!.id, Buffer.alloc(32)]), 1)
+  assert.equal((await store.delete(mailboxId(bob.publicKey), [ids[0]!.id, Buffer.alloc(32)])).removed, 1)
   assert.equal((await store.list(mailboxId(bob.publicKey))).length, 2)
   assert.equal((await store.list(mailboxId(alice.publicKey))).length, 0, 'another mailbox is empty')
   await store.close()
@@ -76,7 +76,38 @@ test('envelopes expire after the TTL', async () => {
   await store.put(letter(2), 'a', 900)
   assert.equal((await store.list(mailboxId(bob.publicKey), 950)).length, 2)
   assert.equal((await store.list(mailboxId(bob.publicKey), 1000)).length, 1)
-  assert.equal(await store.expire(2000), 2)
+  assert.equal((await store.expire(2000)).expired, 2)
   assert.deepEqual(await store.mailboxes(), [])
+  await store.close()
+})
+
+test('a deleted envelope leaves a tombstone: a late replica of it is refused, and holders compare ids page by page', async () => {
+  const store = await MailboxStore.open(await dir())
+  const box = mailboxId(bob.publicKey)
+  const envs = [1, 2, 3, 4, 5].map((seq) => letter(seq))
+  const attachment = { key: Buffer.alloc(32, 7), length: 3 }
+  const ids = []
+  for (const [i, e] of envs.entries()) ids.push(((await store.put(e, null, Date.now(), i === 0 ? attachment : null)) as { id: Buffer }).id)
+  const { removed, released } = await store.delete(box, [ids[0]!])
+  assert.equal(removed, 1)
+  assert.deepEqual(released, [attachment], 'the attachment is no longer needed')
+  assert.deepEqual(await store.put(envs[0]!, null), { ok: false, code: 'DELETED' })
+  assert.equal((await store.list(box)).length, 4)
+  assert.equal((await store.stats()).envelopes, 4)
+
+  const seen: Buffer[] = []
+  const gone: Buffer[] = []
+  let after: Buffer | null = null
+  for (;;) {
+    const page = await store.page(box, after, 2)
+    seen.push(...page.ids)
+    gone.push(...page.deleted)
+    const last: Buffer | undefined = [...page.ids, ...page.deleted].sort(Buffer.compare).at(-1)
+    if (!page.more || !last) break
+    after = last
+  }
+  assert.deepEqual(seen.map((b) => b.toString('hex')).sort(), ids.slice(1).map((b) => b.toString('hex')).sort())
+  assert.deepEqual(gone, [ids[0]])
+  assert.deepEqual((await store.get(box, [ids[0]!, ids[1]!])).map((e) => e.id), [ids[1]], 'a tombstone is not served')
   await store.close()
 })
