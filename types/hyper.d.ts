@@ -196,3 +196,31 @@ declare module 'hyperbee' {
   export default Hyperbee
 }
 
+// Blob store (app/mailbox/blob-store.ts): the Hypercore surface it uses. The Corestore
+// class above cannot be merged from here, so callers cast it to CorestoreOfCores.
+declare module 'corestore' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+  export interface Hypercore extends EventEmitter {
+    readonly key: Buffer
+    readonly discoveryKey: Buffer
+    readonly length: number
+    readonly contiguousLength: number
+    readonly byteLength: number
+    ready(): Promise<void>
+    close(): Promise<void>
+    append(blocks: Buffer | Buffer[]): Promise<{ length: number; byteLength: number }>
+    get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
+    has(start: number, end?: number): Promise<boolean>
+    clear(start: number, end?: number): Promise<unknown>
+    download(range: { start: number; end: number }): { done(): Promise<void>; destroy(): void }
+    on(event: 'download', fn: (index: number, byteLength: number) => void): this
+    off(event: 'download', fn: (index: number, byteLength: number) => void): this
+  }
+  export interface CorestoreOfCores {
+    get(opts: { key: Buffer } | { name: string }): Hypercore
+    replicate(stream: Duplex): Duplex
+    ready(): Promise<void>
+    close(): Promise<void>
+  }
+}
