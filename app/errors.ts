@@ -60,6 +60,15 @@ export class ParleyError extends Error {
   static CLOSED() {
     return new ParleyError('CLOSED', 'the peer is shutting down')
   }
+
+  static NOT_FOUND(message: string) {
+    return new ParleyError('NOT_FOUND', message)
+  }
+
+  /** A letter could not be mailed: `code` is the holders' refusal (MAILBOX_FULL…) or NO_HOLDERS / NO_MAJORITY. */
+  static NOT_STORED(message: string, details: Record<string, unknown>) {
+    return new ParleyError('NOT_STORED', message, details)
+  }
 }
 
 export function errorCode(err: unknown): string | undefined {

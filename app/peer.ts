@@ -19,6 +19,7 @@ import { peerHost } from './sip/proxy/local-addresses.js'
 import { silentLogger } from './log.js'
 import { ParleyError } from './errors.js'
 import { RelayService, type RelayOptions } from './relay/relay-service.js'
+import { MailboxService, type MailboxOptions } from './mailbox/mailbox-service.js'
 
 export interface PeerTimers {
   /** RFC 3261 Timer F: how long a non-INVITE request waits for a final response. */
@@ -46,6 +47,8 @@ export interface PeerOptions {
   presence?: PresenceOptions
   /** Super-node policy, relay services, capacity probes (docs/relay.md). */
   relay?: RelayOptions
+  /** Offline messages: replication, fetch and repair intervals, holder limits (docs/mailbox.md). */
+  mailbox?: MailboxOptions
 }
 
 export const DEFAULT_TIMERS: PeerTimers = {
@@ -80,6 +83,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     readonly presence: PresenceService,
     /** af(), the super-node role, relays for calls. */
     readonly relay: RelayService,
+    /** Offline messages and voicemail; others' mailboxes while a super-node. */
+    readonly mailbox: MailboxService,
     private readonly log: Logger
   ) {
     super()
@@ -107,11 +112,34 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     })
     let sip: SipStack | null = null
     let presence: PresenceService | null = null
+    let mailbox: MailboxService | null = null
     try {
       await overlay.start()
       const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
+      const mail = await MailboxService.open(
+        {
+          dataDir: opts.dataDir,
+          keyPair: identity.keyPair,
+          aor,
+          displayName: identity.displayName,
+          dht: () => overlay.dht,
+          contacts,
+          messages: store,
+          lookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'message' })).keys,
+          log
+        },
+        opts.mailbox
+      )
+      mailbox = mail
       const relays = new RelayService(
-        { overlay, connections, keyPair: identity.keyPair, registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs }, log },
+        {
+          overlay,
+          connections,
+          keyPair: identity.keyPair,
+          registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs },
+          log,
+          services: { promoted: () => mail.promoted(), steppingDown: () => mail.steppingDown() }
+        },
         opts.relay
       )
       relay = relays
@@ -141,6 +169,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         lookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'message' })).keys,
         flowTo,
         loopback: () => stack.loopback(),
+        mail: (key, sipId, text) => mail.mailText(key, sipId, text),
         log
       })
       presence = await PresenceService.start({
@@ -156,7 +185,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       const watcher = presence
       // A closed peer stream may mean a crashed buddy: its dialogs re-subscribe (and fail if it is gone).
       connections.on('flow', (flow) => flow.once('close', () => watcher.peerGone(flow.remotePublicKey)))
-      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, relays, log)
+      const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, relays, mail, log)
       // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
       stack.bindings.on('aor-added', (a) => {
         if (a !== aor) peer.track(overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed')))
@@ -165,11 +194,14 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         if (a !== aor) peer.track(overlay.unregister(a))
       })
       pager.on('received', (m) => peer.emit('message', m))
+      mail.on('message', (m) => peer.emit('message', m))
       await overlay.register(aor)
       relays.start()
+      mail.start()
       return peer
     } catch (err) {
       await relay?.close()
+      await mailbox?.close()
       await presence?.close()
       await sip?.close()
       await store.close()
@@ -251,6 +283,9 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       // Watchers get their final NOTIFY (offline) while the SIP stack still runs.
       await this.presence.close()
       await this.sip.close()
+      // A super-node quitting hands its mailboxes on while it is still a DHT node.
+      await this.mailbox.steppingDown().catch((err: Error) => this.log.warn({ err: err.message }, 'mailbox hand-off failed'))
+      await this.mailbox.close()
       await this.relay.close()
       await this.overlay.close()
       this.connections.closeAll()

@@ -11,6 +11,7 @@ import type { StoredMessage } from '../im/message-store.js'
 import { ParleyError, errorCode } from '../errors.js'
 import {
   isApiMethod,
+  MAX_VOICEMAIL_BYTES,
   parseParams,
   type ApiEvent,
   type ApiEventName,
@@ -102,6 +103,8 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       this.push('trace', entry)
     })
     peer.presence.on('presence', (aor) => this.pushBuddy(aor))
+    peer.mailbox.on('voicemail', (vm) => this.push('voicemail', vm))
+    peer.mailbox.on('status', (status) => this.push('mailbox', status))
     peer.relay.setLimits(relayLimits(this.settings.get()))
     for (const b of this.buddies.list()) peer.presence.watch(b.aor)
     this.identityTimer = setInterval(() => {
@@ -205,6 +208,20 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       send: (p) => this.peer.sendMessage(p.to, p.text),
       inbox: () => this.peer.inbox(),
 
+      'mailbox.status': () => this.peer.mailbox.status(),
+      'mailbox.check': () => this.peer.mailbox.check(),
+      'voicemail.send': async (p) => {
+        const audio = Buffer.from(p.audio, 'base64')
+        if (audio.length === 0 || audio.length > MAX_VOICEMAIL_BYTES) throw ParleyError.BAD_REQUEST(`audio: 1 to ${MAX_VOICEMAIL_BYTES} bytes of base64`)
+        return this.peer.mailbox.sendVoicemail(p.to, audio, p.mime, p.durationMs)
+      },
+      'voicemail.list': () => this.peer.mailbox.voicemails.list(),
+      'voicemail.audio': async (p) => {
+        const { mime, audio } = await this.peer.mailbox.voicemails.audio(p.id)
+        return { mime, audio: audio.toString('base64') }
+      },
+      'voicemail.markHeard': (p) => this.peer.mailbox.voicemails.update(p.id, { heard: true }),
+
       'calls.list': (p) => this.calls.list(p.limit),
       'calls.record': async (p) => {
         const record = { ...p, peer: canonicalAor(p.peer) }
@@ -297,7 +314,8 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       state: m.status,
       sipStatus: m.sipStatus,
       identity: m.identity,
-      read: this.isRead(m)
+      read: this.isRead(m),
+      ...(m.mailed ? { mailed: true } : {})
     }
   }
 }

@@ -20,15 +20,18 @@ export const StoredMessage = z.object({
   peerKey: z.string().nullable(),
   /** How the sender's key relates to the key pinned for its AOR (incoming only). */
   identity: z.enum(['pinned', 'unverified', 'changed', 'self']).nullable(),
-  status: z.enum(['received', 'sending', 'delivered', 'failed']),
-  sipStatus: z.number().int().nullable()
+  /** `stored`: the recipient was offline and its mailbox holders took the sealed letter. */
+  status: z.enum(['received', 'sending', 'delivered', 'stored', 'failed']),
+  sipStatus: z.number().int().nullable(),
+  /** Incoming through the mailbox (sent while we were offline). */
+  mailed: z.boolean().optional()
 })
 export type StoredMessage = z.infer<typeof StoredMessage>
 
 const StatusUpdate = z.object({
   kind: z.literal('status'),
   id: z.string(),
-  status: z.enum(['delivered', 'failed']),
+  status: z.enum(['delivered', 'stored', 'failed']),
   sipStatus: z.number().int().nullable(),
   peerKey: z.string().nullable()
 })
@@ -84,7 +87,7 @@ export class MessageStore extends EventEmitter<{ change: [StoredMessage] }> {
     return this.append(message)
   }
 
-  setStatus(id: string, status: 'delivered' | 'failed', sipStatus: number | null, peerKey: string | null): Promise<void> {
+  setStatus(id: string, status: 'delivered' | 'stored' | 'failed', sipStatus: number | null, peerKey: string | null): Promise<void> {
     const update = { kind: 'status' as const, id, status, sipStatus, peerKey }
     this.apply(update)
     const m = this.messages.get(id)

@@ -29,7 +29,16 @@ export interface SendResult {
   identity: 'pinned' | 'first-contact' | 'self' | null
   /** Other keys announcing the AOR besides the pinned one: possible impostors, not used. */
   impostors: string[]
+  /** `stored`: the recipient was unreachable and its mailbox holders took the sealed letter. */
+  delivery: 'direct' | 'stored' | 'failed'
+  mailbox: { acks: number; holders: number; code: string | null } | null
 }
+
+/** Mails a text the recipient could not take live; throws NOT_STORED when its holders did not take it. */
+export type MailText = (recipient: Buffer, sip: { callId: string; cseq: number }, text: string) => Promise<{ acks: number; asked: number }>
+
+/** Final answers after which a message is mailed instead: the recipient is offline or did not answer. */
+const MAIL_ON = new Set([408, 480])
 
 export interface PagerDeps {
   user: LocalUser
@@ -41,6 +50,8 @@ export interface PagerDeps {
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
   /** A flow into this peer's own proxy, for AORs this peer announces (phones registered here). */
   loopback: () => SipFlow
+  /** The mailbox, for recipients that cannot be reached (absent: no offline messages). */
+  mail?: MailText
   log: Logger
 }
 
@@ -64,8 +75,24 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     const id = randomUUID()
     const request = this.buildRequest(to, text)
     const result = (status: number, reason: string, extra: Partial<SendResult> = {}): SendResult => ({
-      id, to, status, reason, publicKey: null, identity: null, impostors: [], ...extra
+      id, to, status, reason, publicKey: null, identity: null, impostors: [],
+      delivery: status >= 200 && status < 300 ? 'direct' : 'failed', mailbox: null, ...extra
     })
+    const sip = { callId: request.callId ?? '', cseq: request.cseq?.seq ?? 0 }
+    /** The live attempt failed with `status`: mail it to `key` instead, and say what happened. */
+    const mailInstead = async (key: Buffer, status: number, reason: string, extra: Partial<SendResult>): Promise<SendResult> => {
+      const keyHex = key.toString('hex')
+      try {
+        const stored = await this.deps.mail!(key, sip, text)
+        await store.setStatus(id, 'stored', status, keyHex)
+        return result(status, reason, { ...extra, publicKey: keyHex, delivery: 'stored', mailbox: { acks: stored.acks, holders: stored.asked, code: null } })
+      } catch (err) {
+        const details = (err as { details?: { code?: string; acks?: number; asked?: number } }).details
+        log.warn({ to, err: (err as Error).message }, 'could not mail the message either')
+        await store.setStatus(id, 'failed', status, keyHex)
+        return result(status, reason, { ...extra, publicKey: keyHex, mailbox: { acks: details?.acks ?? 0, holders: details?.asked ?? 0, code: details?.code ?? errorCode(err) ?? 'ERROR' } })
+      }
+    }
 
     if (to === user.aor) {
       // A note to self never leaves this peer.
@@ -77,6 +104,9 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     await store.add(this.record(id, 'out', request, text, null, null, 'sending'))
     const keys = await this.deps.lookup(to)
     if (keys.length === 0) {
+      // Not on the overlay: a buddy whose key we know is offline, and gets it by mail.
+      const pinned = contacts.get(to)?.publicKey
+      if (pinned && this.deps.mail) return mailInstead(Buffer.from(pinned, 'hex'), 404, 'Not Found', { identity: 'pinned' })
       await store.setStatus(id, 'failed', 404, null)
       return result(404, 'Not Found')
     }
@@ -105,6 +135,9 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
       response = { status: 480, reason: 'Temporarily Unavailable' }
     }
     const ok = response.status >= 200 && response.status < 300
+    if (!ok && MAIL_ON.has(response.status) && this.deps.mail && !pin.publicKey.equals(user.publicKey)) {
+      return mailInstead(pin.publicKey, response.status, response.reason, target)
+    }
     await store.setStatus(id, ok ? 'delivered' : 'failed', response.status, target.publicKey)
     return result(response.status, response.reason, target)
   }

@@ -468,7 +468,11 @@ export class BlobStore {
     let bytes = 0
     let fail!: (err: BlobError) => void
     const failed = new Promise<never>((_resolve, reject) => (fail = reject))
-    const ondownload = (_index: number, byteLength: number) => {
+    const seen = new Set<number>()
+    const ondownload = (index: number, byteLength: number) => {
+      // Several peers may serve the same block: count each block once.
+      if (seen.has(index)) return
+      seen.add(index)
       got++
       bytes += byteLength
       if (byteLength > BLOCK_BYTES + MAC_BYTES || bytes > maxBytes) fail(new BlobError(oversize, `the core serves more than the ${maxBytes} bytes expected`))

@@ -46,6 +46,8 @@ interface Deps {
   keyPair: KeyPair
   registration: RegistrationTimers
   log: Logger
+  /** Other super-node services (the mailbox): told after promotion and before stepping down. */
+  services?: { promoted(): Promise<void>; steppingDown(): Promise<void> }
 }
 
 /**
@@ -202,6 +204,7 @@ export class RelayService {
     }
     this.setRole('super-node', reason)
     this.deps.log.info({ reason }, 'promoted to super-node')
+    await this.deps.services?.promoted().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'super-node services did not start'))
   }
 
   private async stepDown(reason: string): Promise<void> {
@@ -209,6 +212,8 @@ export class RelayService {
     if (!node) return
     this.setRole('stepping-down', reason)
     this.deps.log.info({ reason }, 'stepping down from super-node')
+    // Hand-offs first: they need this node to be persistent still.
+    await this.deps.services?.steppingDown().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'hand-off failed'))
     await node.stepDown()
     if (this.superNode === node) this.superNode = null
     if (!this.closed) this.setRole('client', reason)
