@@ -210,6 +210,7 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
 
       'mailbox.status': () => this.peer.mailbox.status(),
       'mailbox.check': () => this.peer.mailbox.check(),
+      'mailbox.repair': () => this.peer.mailbox.repair(),
       'voicemail.send': async (p) => {
         const audio = Buffer.from(p.audio, 'base64')
         if (audio.length === 0 || audio.length > MAX_VOICEMAIL_BYTES) throw ParleyError.BAD_REQUEST(`audio: 1 to ${MAX_VOICEMAIL_BYTES} bytes of base64`)

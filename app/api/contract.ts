@@ -367,6 +367,11 @@ export const Api = {
   'mailbox.status': { params: Empty, result: MailboxStatus },
   /** Fetch our mailbox from its holders now (it is also fetched at start-up and periodically). */
   'mailbox.check': { params: Empty, result: z.object({ received: z.number().int(), voicemails: z.number().int() }) },
+  /** As a super-node: compare held mailboxes with the other holders now (null when not holding). */
+  'mailbox.repair': {
+    params: Empty,
+    result: z.object({ mailboxes: z.number().int(), pushed: z.number().int(), pulled: z.number().int(), dropped: z.number().int(), expired: z.number().int(), unreachable: z.number().int() }).nullable()
+  },
   /** Leave a voice message (recorded in the renderer, Opus) for a buddy who did not answer. */
   'voicemail.send': {
     params: z.object({ to: AorText, audio: z.string().min(1).max(Math.ceil((MAX_VOICEMAIL_BYTES * 4) / 3) + 4), mime: z.string().min(1).max(64), durationMs: z.number().int().min(0).max(10 * 60_000) }).strict(),

@@ -2,8 +2,12 @@
 export function formatHuman(command: string, result: unknown): string {
   const r = result as Record<string, unknown>
   switch (command) {
-    case 'send':
-      return `${r.status} ${r.reason}${r.identity ? ` (${r.identity})` : ''}`
+    case 'send': {
+      const mailbox = r.mailbox as { acks: number; holders: number; code: string | null } | null
+      if (r.delivery === 'stored') return `stored for delivery: ${mailbox?.acks} of ${mailbox?.holders} mailbox holders took it (recipient: ${r.status} ${r.reason})`
+      const mailed = mailbox ? `; not stored either (${mailbox.code})` : ''
+      return `${r.status} ${r.reason}${r.identity ? ` (${r.identity})` : ''}${mailed}`
+    }
     case 'lookup': {
       const keys = r.keys as string[]
       if (!keys.length) return `${r.aor}: nobody registered`
@@ -18,9 +22,9 @@ export function formatHuman(command: string, result: unknown): string {
       return lines.join('\n')
     }
     case 'inbox': {
-      const list = result as Array<{ at: string; from: string; identity: string; text: string }>
+      const list = result as Array<{ at: string; from: string; identity: string; text: string; mailed?: boolean }>
       if (!list.length) return '(no messages)'
-      return list.map((m) => `${m.at}  ${m.from}${m.identity === 'pinned' ? '' : ` [${m.identity}]`}: ${m.text}`).join('\n')
+      return list.map((m) => `${m.at}  ${m.from}${m.identity === 'pinned' ? '' : ` [${m.identity}]`}${m.mailed ? ' (mailed)' : ''}: ${m.text}`).join('\n')
     }
     case 'contacts': {
       if (!Array.isArray(result)) return JSON.stringify(result)

@@ -11,6 +11,7 @@ import { runTestnet } from './testnet.js'
 import { accountsCommand } from './accounts.js'
 import type { SipOptions } from '../sip-stack.js'
 import type { RelayOptions } from '../relay/relay-service.js'
+import type { MailboxOptions } from '../mailbox/mailbox-service.js'
 import { SuperNodeMode } from '../api/contract.js'
 
 const USAGE = `usage: parley <command> [options]
@@ -20,15 +21,19 @@ const USAGE = `usage: parley <command> [options]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
         [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256] [--sip-rate-limit N|off]
         [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
-        [--relay-max-calls N] [--relay-max-kbps N]
+        [--relay-max-calls N] [--relay-max-kbps N] [--mailbox-replicas N] [--mailbox-check-ms MS] [--mailbox-repair-ms MS]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
                                            127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
                                            (--aor may then be left out: the UI's first-run view chooses it)
   status [--json]                          role, overlay, connections, registrations
   lookup AOR [--trace] [--json]            public keys announcing AOR (with the DHT path)
-  send AOR TEXT [--json]                   send an instant message; prints the final SIP status
-  inbox [--json]                           received messages
+  send AOR TEXT [--json]                   send an instant message; prints the final SIP status, or
+                                           "stored" when the recipient is offline and its mailbox took it
+  inbox [--json]                           received messages (mailed ones marked)
+  mailbox [status | check | repair] [--json]
+                                           offline messages: message-waiting and holder counts, fetch
+                                           our mailbox now, run a holder's repair round now
   contacts [list | pin AOR KEY | remove AOR] [--json]
                                            pinned buddy keys
   accounts [list | add AOR (--password PW | --password-file FILE|-) [--username U] [--realm R]
@@ -69,7 +74,10 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'relay-min-uptime': { type: 'string' },
       'always-relay': { type: 'boolean' },
       'relay-max-calls': { type: 'string' },
-      'relay-max-kbps': { type: 'string' }
+      'relay-max-kbps': { type: 'string' },
+      'mailbox-replicas': { type: 'string' },
+      'mailbox-check-ms': { type: 'string' },
+      'mailbox-repair-ms': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -77,6 +85,7 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
   lookup: { options: { ...DATA_DIR, ...JSON_FLAG, trace: { type: 'boolean' } }, positionals: [1, 1] },
   send: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [2, 2] },
   inbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 0] },
+  mailbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 1] },
   contacts: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 3] },
   accounts: {
     options: { ...DATA_DIR, ...JSON_FLAG, password: { type: 'string' }, 'password-file': { type: 'string' }, username: { type: 'string' }, realm: { type: 'string' } },
@@ -137,6 +146,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             dhtPort: values['dht-port'] === undefined ? undefined : intFlag(values['dht-port'], 'dht-port', 0, 1, 65535),
             sip: sipFlags(values),
             relay: relayFlags(values),
+            mailbox: mailboxFlags(values),
             relayLimits: {
               ...(values['relay-max-calls'] !== undefined && { relayMaxCalls: intFlag(values['relay-max-calls'], 'relay-max-calls', 8, 0, 10_000) }),
               ...(values['relay-max-kbps'] !== undefined && { relayMaxKbps: intFlag(values['relay-max-kbps'], 'relay-max-kbps', 4000, 64, 10_000_000) })
@@ -159,13 +169,20 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
       }
       case 'send': {
         const to = canonicalAor(positionals[0] as string)
-        const result = (await controlRequest(dataDir, 'send', { to, text: positionals[1] as string })) as { status: number }
+        const result = (await controlRequest(dataDir, 'send', { to, text: positionals[1] as string })) as { delivery: string }
         show(result)
-        return result.status >= 200 && result.status < 300 ? 0 : 1
+        return result.delivery === 'failed' ? 1 : 0
       }
       case 'inbox':
         show(await controlRequest(dataDir, 'inbox', {}))
         return 0
+      case 'mailbox': {
+        const sub = positionals[0] ?? 'status'
+        const method = ({ status: 'mailbox.status', check: 'mailbox.check', repair: 'mailbox.repair' } as const)[sub as 'status']
+        if (!method) throw ParleyError.USAGE('mailbox takes status, check or repair')
+        show(await controlRequest(dataDir, method, {}))
+        return 0
+      }
       case 'contacts':
         show(await contacts(dataDir, positionals))
         return 0
@@ -241,6 +258,15 @@ function relayFlags(values: Record<string, unknown>): RelayOptions {
     turnPort: values['turn-port'] === undefined ? undefined : intFlag(values['turn-port'], 'turn-port', 0, 0, 65535),
     alwaysRelay: values['always-relay'] === true ? true : undefined,
     constraints: minUptime === undefined ? undefined : { minUptimeS: intFlag(minUptime, 'relay-min-uptime', 60, 0, 86_400) }
+  }
+}
+
+function mailboxFlags(values: Record<string, unknown>): MailboxOptions {
+  const opt = (name: string, min: number, max: number) => (values[name] === undefined ? undefined : intFlag(values[name], name, min, min, max))
+  return {
+    replicas: opt('mailbox-replicas', 1, 15),
+    checkMs: opt('mailbox-check-ms', 500, 86_400_000),
+    repairMs: opt('mailbox-repair-ms', 500, 86_400_000)
   }
 }
 

@@ -15,7 +15,7 @@ import { EnvelopeError, openEnvelope, sealLetter, type Letter, type LetterKind }
 import { decodeNote, encodeNote, type Note } from './letter-note.js'
 import { LetterLedger } from './letter-ledger.js'
 import { MailboxClient, type FetchedEnvelope, type StoreOutcome } from './mailbox-client.js'
-import { DEFAULT_REPAIR_MS, DEFAULT_REPLICAS, MailboxHolder } from './mailbox-holder.js'
+import { DEFAULT_REPAIR_MS, DEFAULT_REPLICAS, MailboxHolder, type RepairReport } from './mailbox-holder.js'
 import type { MailboxLimits } from './mailbox-store.js'
 import { VoicemailStore } from './voicemail-store.js'
 
@@ -212,7 +212,7 @@ export class MailboxService extends EventEmitter<{ message: [StoredMessage]; voi
       return 'dropped'
     }
     const note = decodeNote(letter.body)
-    let aor: Aor | null = null
+    let aor: Aor | null
     try {
       aor = note ? canonicalAor(note.aor) : null
     } catch {
@@ -288,7 +288,7 @@ export class MailboxService extends EventEmitter<{ message: [StoredMessage]; voi
   }
 
   /** Run a repair round now (diagnostics, tests); null when not a holder. */
-  async repair(): Promise<unknown> {
+  async repair(): Promise<RepairReport | null> {
     return this.holder?.isActive ? this.holder.repair() : null
   }
 
