@@ -11,7 +11,7 @@ import type { ContactBook } from '../identity/contact-book.js'
 import type { MessageStore, StoredMessage } from '../im/message-store.js'
 import { ParleyError } from '../errors.js'
 import { BlobStore, blobPointerEncoding, type BlobPointer } from './blob-store.js'
-import { EnvelopeError, openEnvelope, sealLetter, type Letter, type LetterKind } from './envelope.js'
+import { EnvelopeError, openEnvelope, sealLetter, type Envelope, type Letter, type LetterKind } from './envelope.js'
 import { decodeNote, encodeNote, type Note } from './letter-note.js'
 import { LetterLedger } from './letter-ledger.js'
 import { MailboxClient, type FetchedEnvelope, type StoreOutcome } from './mailbox-client.js'
@@ -47,6 +47,16 @@ interface Deps {
 }
 
 export const DEFAULT_CHECK_MS = 60_000
+
+/** The sealed envelope, or null when the letter is too large for one. */
+function sealInline(sender: KeyPair, recipient: Buffer, letter: Omit<Letter, 'sender'>): Envelope | null {
+  try {
+    return sealLetter(sender, recipient, letter)
+  } catch (err) {
+    if (err instanceof EnvelopeError && err.code === 'TOO_LARGE') return null
+    throw err
+  }
+}
 
 /**
  * Offline messages and voicemail for one peer (docs/mailbox.md): mails letters
@@ -145,13 +155,10 @@ export class MailboxService extends EventEmitter<{ message: [StoredMessage]; voi
   private async mail(recipient: Buffer, kind: LetterKind, note: Note, payload: () => Buffer): Promise<StoreOutcome> {
     const seq = await this.ledger.nextSeq(recipient)
     const letter = (n: Note) => ({ seq, sentAt: Date.now(), kind, body: encodeNote(n) })
+    // Inline when it fits one envelope (short texts); otherwise (voicemail, long texts) in a blob.
+    let envelope = kind === 'text' ? sealInline(this.deps.keyPair, recipient, letter(note)) : null
     let attachment = null
-    let envelope
-    try {
-      if (kind === 'voicemail') throw new EnvelopeError('TOO_LARGE', 'voicemail always goes in a blob')
-      envelope = sealLetter(this.deps.keyPair, recipient, letter(note))
-    } catch (err) {
-      if (!(err instanceof EnvelopeError) || err.code !== 'TOO_LARGE') throw err
+    if (!envelope) {
       const pointer = await this.blobs.create(payload(), note.mime)
       envelope = sealLetter(this.deps.keyPair, recipient, letter({ ...note, text: '', blob: Buffer.from(c.encode(blobPointerEncoding, pointer)) }))
       attachment = { key: pointer.key, length: pointer.length }

@@ -96,6 +96,16 @@ test('a replayed letter (same sender and sequence) is not shown twice; a tampere
   await bob.close()
 })
 
+test('a text too long for one envelope travels in a blob and arrives whole', async () => {
+  const long = 'long message '.repeat(400)
+  const sent = await alice.sendMessage('sip:bob@mail.test', long)
+  assert.equal(sent.delivery, 'stored')
+  const bob = await lab.peer('sip:bob@mail.test', options({ dataDir: bobDir }))
+  await until(() => bob.inbox().some((m) => m.text === long), 30_000)
+  assert.equal(bob.inbox().filter((m) => m.text === long).length, 1)
+  await bob.close()
+})
+
 test('a voicemail for an offline buddy: the recording goes in a blob the holders keep; he gets it with the message-waiting count', async () => {
   const audio = randomBytes(90_000)
   const vm = await alice.mailbox.sendVoicemail('sip:bob@mail.test', audio, 'audio/webm;codecs=opus', 4_000)

@@ -203,3 +203,20 @@ test('a holder leaving gracefully hands its mailboxes to the next closest', asyn
   assert.ok(!now.includes(ports[0]!), 'the leaver no longer answers as a holder')
   for (const port of now) assert.equal((await holderAt(port).store.list(box)).length, 1, `holder ${port} has it`)
 })
+
+test('random bytes in every command get a status reply, and the holder keeps working', async () => {
+  const box = mailboxId(bob.publicKey)
+  const set = await findHolders(client, box, { want: 1, probeTimeoutMs: 500 })
+  const h = set.holders[0]!
+  const { randomBytes } = await import('node:crypto')
+  for (let i = 0; i < 60; i++) {
+    const command = i % 8 // includes unknown commands 6 and 7
+    const reply = await pluginRequest(client, h.node, { token: h.token, target: box, command, value: randomBytes(i * 7) }, 2000)
+    assert.ok(reply?.value && reply.value.length > 0, `command ${command} answered`)
+    // PROBE has no body to be wrong; everything else must refuse garbage.
+    if (command !== Command.PROBE) assert.notEqual(decode(statusReply, reply.value.subarray(0, 1))?.status, 'OK', `garbage for command ${command} is not accepted`)
+  }
+  assert.ok((await mail.store(letterTo(bob.publicKey))).stored, 'still stores')
+  const fetched = await mail.fetch(bob)
+  await mail.delete(bob, fetched.envelopes.map((e) => e.id), fetched.holders)
+})
