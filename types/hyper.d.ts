@@ -191,6 +191,12 @@ declare module 'hyperbee' {
     put(key: K, value: V): Promise<void>
     del(key: K): Promise<void>
     createReadStream(range?: { gt?: K; gte?: K; lt?: K; lte?: K }): AsyncIterable<{ key: K; value: V }>
+    batch(): {
+      get(key: K): Promise<{ key: K; value: V } | null>
+      put(key: K, value: V): Promise<void>
+      del(key: K): Promise<void>
+      flush(): Promise<void>
+    }
     close(): Promise<void>
   }
   export default Hyperbee

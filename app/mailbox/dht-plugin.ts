@@ -84,12 +84,16 @@ export function nodeId(dht: HyperDHT): Buffer | null {
 /**
  * Send one plugin request; resolves null when the node does not answer in
  * time or answers with an error (no plugin, a bad token, not persistent).
+ * dht-rpc waits about a second per try: `retry: false` (probes) gives up after
+ * one, otherwise it tries up to four times within `timeoutMs` — safe, as every
+ * mailbox command is idempotent.
  */
 export async function pluginRequest(
   dht: HyperDHT,
   to: { host: string; port: number },
   req: { token: Buffer | null; target: Buffer; command: number; value: Buffer },
-  timeoutMs: number
+  timeoutMs: number,
+  opts: { retry?: boolean } = {}
 ): Promise<PluginReply | null> {
   if (dht.destroyed) return null
   const body = c.encode(messages.pluginRequest, { plugin: PLUGIN_NAME, version: PLUGIN_VERSION, command: req.command, value: req.value })
@@ -98,7 +102,7 @@ export async function pluginRequest(
     timer = setTimeout(() => resolve(null), timeoutMs)
   })
   const sent = internals(dht)
-    .request({ token: req.token, command: COMMANDS.PLUGIN, target: req.target, value: body }, { host: to.host, port: to.port }, { retry: false })
+    .request({ token: req.token, command: COMMANDS.PLUGIN, target: req.target, value: body }, { host: to.host, port: to.port }, { retry: opts.retry ?? true })
     .then((res) => (res.error === 0 ? { value: buf(res.value), token: buf(res.token), from: res.from } : null))
     .catch(() => null)
   try {

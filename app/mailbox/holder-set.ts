@@ -28,7 +28,8 @@ export interface FindOptions {
   probeTimeoutMs?: number
 }
 
-export const PROBE_TIMEOUT_MS = 1500
+/** dht-rpc gives up on a silent node after ~1 s per try; a probe makes one try. */
+export const PROBE_TIMEOUT_MS = 1000
 
 /**
  * The responsive super-nodes closest to a mailbox id: a routing query for the id
@@ -56,7 +57,7 @@ export async function findHolders(dht: HyperDHT, mailbox: Buffer, opts: FindOpti
     }
     if (settled()) return resolve()
     candidates.forEach(({ node, distance }, i) => {
-      void pluginRequest(dht, node, { token: null, target: mailbox, command: Command.PROBE, value: Buffer.alloc(0) }, timeoutMs).then((reply) => {
+      void pluginRequest(dht, node, { token: null, target: mailbox, command: Command.PROBE, value: Buffer.alloc(0) }, timeoutMs, { retry: false }).then((reply) => {
         const probe = decode(probeReply, reply?.value)
         results[i] = reply?.token && probe?.status === 'OK' ? { node, token: reply.token, held: probe.held, digest: probe.digest, distance } : null
         if (settled()) resolve()

@@ -181,7 +181,7 @@ export class MailboxClient {
   }
 
   private async request<T>(holder: Holder, mailbox: Buffer, command: number, value: Buffer, codec: Parameters<typeof decode<T>>[0]): Promise<T | null> {
-    const reply = await pluginRequest(this.dht(), holder.node, { token: holder.token, target: mailbox, command, value }, this.opts.requestTimeoutMs ?? 3000)
+    const reply = await pluginRequest(this.dht(), holder.node, { token: holder.token, target: mailbox, command, value }, this.opts.requestTimeoutMs ?? 5000)
     return decode(codec, reply?.value)
   }
 }

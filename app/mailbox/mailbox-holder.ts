@@ -103,7 +103,8 @@ export class MailboxHolder {
 
   private schedule(ms: number): void {
     if (this.timer) clearTimeout(this.timer)
-    const jittered = ms * (0.75 + Math.random() * 0.5)
+    // setTimeout fires at once for delays past 2^31 − 1 ms: clamp.
+    const jittered = Math.min(ms * (0.75 + Math.random() * 0.5), 2 ** 31 - 1)
     this.timer = setTimeout(() => {
       void this.repair()
         .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'mailbox repair failed'))
@@ -338,7 +339,7 @@ export class MailboxHolder {
   }
 
   private async send<T>(target: Holder, mailbox: Buffer, command: number, value: Buffer, codec: Parameters<typeof decode<T>>[0]): Promise<T | null> {
-    const reply = await pluginRequest(this.deps.dht, target.node, { token: target.token, target: mailbox, command, value }, this.opts.probeTimeoutMs ?? 1500)
+    const reply = await pluginRequest(this.deps.dht, target.node, { token: target.token, target: mailbox, command, value }, 5000)
     return decode(codec, reply?.value)
   }
 

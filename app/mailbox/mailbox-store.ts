@@ -152,21 +152,26 @@ export class MailboxStore {
   async delete(mailbox: Buffer, ids: Buffer[], now = Date.now()): Promise<{ removed: number; released: Attachment[] }> {
     let removed = 0
     const released: Attachment[] = []
+    // One batch, one append: a recipient deletes a page of ids at every holder at once.
+    const batch = this.bee.batch()
     for (const id of ids) {
       const key = rowKey(mailbox, id)
-      const hit = await this.bee.get(key)
+      const hit = await batch.get(key)
       if (hit?.value.deleted) continue
-      await this.bee.put(key, { bytes: Buffer.alloc(0), storedAt: now, expiresAt: hit?.value.expiresAt ?? now + this.limits.ttlMs, deleted: true, attachment: null })
+      await batch.put(key, { bytes: Buffer.alloc(0), storedAt: now, expiresAt: hit?.value.expiresAt ?? now + this.limits.ttlMs, deleted: true, attachment: null })
       if (!hit) continue
       removed++
       if (hit.value.attachment) released.push(hit.value.attachment)
     }
+    await batch.flush()
     return { removed, released }
   }
 
   /** Forget envelopes outright (a holder that handed them on and is no longer responsible). */
   async drop(mailbox: Buffer, ids: Buffer[]): Promise<void> {
-    for (const id of ids) await this.bee.del(rowKey(mailbox, id))
+    const batch = this.bee.batch()
+    for (const id of ids) await batch.del(rowKey(mailbox, id))
+    await batch.flush()
   }
 
   /** Every mailbox with live envelopes, for hand-off and repair. */
@@ -198,7 +203,9 @@ export class MailboxStore {
       stale.push(key)
       if (value.attachment && !value.deleted) released.push(value.attachment)
     }
-    for (const key of stale) await this.bee.del(key)
+    const batch = this.bee.batch()
+    for (const key of stale) await batch.del(key)
+    await batch.flush()
     return { expired: stale.length, released }
   }
 
