@@ -211,7 +211,7 @@ export function VoicemailStage({ stage, who }: { stage: LeaveStage; who: string 
 
 function SentState({ voicemail, who }: { voicemail: Voicemail; who: string }) {
   const text: Record<Voicemail['state'], string> = {
-    stored: `Stored for delivery: ${who} gets it when they are next online.`,
+    stored: `Stored for delivery: mailbox holders keep it for ${who} until they fetch it.`,
     delivered: `Delivered to ${who}.`,
     sending: 'Sending…',
     failed: 'Not stored: no mailbox holder took it. Try again later.',
