@@ -1,6 +1,7 @@
 import { ipcMain, type WebFrameMain } from 'electron'
-import { ParleyError } from '../app/errors.js'
+import { z } from 'zod'
 import type { PeerHostStatus } from './peer-host.js'
+import { validated } from './ipc-guard.js'
 
 /** Also spelled out in main/preload.cts, which may not import local files (sandbox). */
 export const STATUS_CHANNEL = 'parley:status'
@@ -12,13 +13,10 @@ export interface IpcOptions {
 
 /**
  * The renderer's read-only view of the peer. Minimal until `app/api` declares the
- * full contract, from which these handlers will be derived.
+ * full contract, from which these handlers will be derived. Every handler goes
+ * through `validated` (sender frame and payload checked in main).
  */
 export function setupIpc(opts: IpcOptions): void {
-  ipcMain.handle(STATUS_CHANNEL, (event) => {
-    if (!opts.isTrustedSender(event.senderFrame)) {
-      throw new ParleyError('FORBIDDEN', `${STATUS_CHANNEL} is answered only to the main window's top frame`)
-    }
-    return opts.status()
-  })
+  // `status()` takes no payload.
+  ipcMain.handle(STATUS_CHANNEL, validated(STATUS_CHANNEL, z.undefined(), () => opts.status(), opts.isTrustedSender))
 }
