@@ -724,3 +724,54 @@ export async function killRelayMidCall(lab: CallLab, from: LabPeer, to: LabPeer,
   out.survived = true
   return out
 }
+
+/**
+ * Why a page may not hear the far end although packets arrive: the newest
+ * peer connection's transceivers, inbound RTP over one second (packets,
+ * decoded and concealed samples, codec), and whether the remote-audio element
+ * is playing the receiver's track. Printed when a tone check fails.
+ */
+export function receiveDiagnostics(page: Page): Promise<Record<string, unknown>> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+    const pc = pcs[pcs.length - 1]
+    if (!pc) return { pcs: 0 }
+    const inbound = async () => {
+      const all: Array<Record<string, unknown>> = []
+      ;(await pc.getStats()).forEach((r: Record<string, unknown>) => all.push(r))
+      const byId = new Map(all.map((r) => [r.id as string, r]))
+      return all
+        .filter((s) => s.type === 'inbound-rtp' || s.type === 'outbound-rtp')
+        .map((s) => {
+          const codec = byId.get(s.codecId as string)
+          return {
+            type: s.type, ssrc: s.ssrc, packets: s.packetsReceived ?? s.packetsSent, lost: s.packetsLost, samples: s.totalSamplesReceived,
+            concealed: s.concealedSamples, silentConcealed: s.silentConcealedSamples, energy: s.totalAudioEnergy, level: s.audioLevel,
+            codec: codec ? `${String(codec.mimeType)}/${String(codec.payloadType)}` : null
+          }
+        })
+    }
+    const first = await inbound()
+    await new Promise((r) => setTimeout(r, 1000))
+    const second = await inbound()
+    const el = document.querySelector('[data-testid="remote-audio"]') as HTMLAudioElement | null
+    const stream = el?.srcObject as MediaStream | null
+    const receiverTracks = pc.getReceivers().map((r) => r.track.id)
+    return {
+      pcs: pcs.length,
+      signaling: pc.signalingState,
+      ice: pc.iceConnectionState,
+      transceivers: pc.getTransceivers().map((t) => `${t.mid}:${t.direction}/${t.currentDirection}`),
+      receivers: pc.getReceivers().map((r) => `${r.track.kind}:${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`),
+      senders: pc.getSenders().map((s) => `${s.track?.kind ?? 'none'}:${s.track?.readyState ?? '-'}:${s.track?.enabled ?? '-'}`),
+      rtp: [first, second],
+      audioElement: el
+        ? {
+            paused: el.paused, readyState: el.readyState, muted: el.muted, volume: el.volume, currentTime: el.currentTime,
+            sinkId: (el as HTMLAudioElement & { sinkId?: string }).sinkId ?? null,
+            tracks: stream ? stream.getTracks().map((t) => `${t.id.slice(0, 8)}:${t.readyState}${receiverTracks.includes(t.id) ? ':receiver' : ':OTHER'}`) : null
+          }
+        : null
+    }
+  })
+}

@@ -19,6 +19,7 @@ import {
   hangUp,
   killRelayMidCall,
   placeCall,
+  receiveDiagnostics,
   startCallLab,
   uiDiagnostics,
   type CallLab,
@@ -115,22 +116,10 @@ describe('NAT lab: Parley calls between no-NAT, cone and symmetric peers, throug
       return last
     }
     const [callerHears, calleeHears] = await Promise.all([hears(from.page, TONE_HZ.r), hears(to.page, TONE_HZ.l)])
-    const receiving = (page: typeof from.page) =>
-      page.evaluate(async () => {
-        const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
-        const pc = pcs[pcs.length - 1]!
-        const stats = [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp' || s.type === 'outbound-rtp')
-        return {
-          pcs: pcs.length,
-          receivers: pc.getReceivers().map((r) => `${r.track.kind}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`),
-          senders: pc.getSenders().map((s) => `${s.track?.kind ?? 'none'}:${s.track?.readyState ?? '-'}:${s.track?.enabled ?? '-'}`),
-          rtp: stats.map((s) => `${s.type} ${s.packetsReceived ?? s.packetsSent} energy ${s.totalAudioEnergy ?? '-'}`)
-        }
-      })
     assert.ok(
       Math.abs(callerHears - TONE_HZ.r) < TONE_TOLERANCE_HZ && Math.abs(calleeHears - TONE_HZ.l) < TONE_TOLERANCE_HZ,
       `${call.cell}: after the failover ${from.name} hears ${callerHears} Hz (want ${TONE_HZ.r}), ${to.name} hears ${calleeHears} Hz (want ${TONE_HZ.l}); ` +
-        `${from.name} ${JSON.stringify(await receiving(from.page))}, ${to.name} ${JSON.stringify(await receiving(to.page))}`
+        `${from.name} ${JSON.stringify(await receiveDiagnostics(from.page))}, ${to.name} ${JSON.stringify(await receiveDiagnostics(to.page))}`
     )
     await hangUp(from, to)
   })
