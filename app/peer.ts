@@ -277,6 +277,32 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     }
   }
 
+  /** True between `suspend()` and `resume()`. */
+  get suspended(): boolean {
+    return this.overlay.dht.suspended
+  }
+
+  /**
+   * The machine is going to sleep: pause the DHT (hyperswarm's suspend()) so no
+   * timer fires into a dead network and no half-open stream lingers. Records are
+   * not withdrawn: the OS gives too little time for that, and they expire on
+   * their own if the sleep outlasts them. Safe to call twice.
+   */
+  async suspend(): Promise<void> {
+    if (this.closing) return
+    await this.overlay.dht.suspend()
+  }
+
+  /**
+   * Awake again: resume the DHT and announce every registration now, not at the
+   * next refresh — the records may have expired and our address may have changed.
+   */
+  async resume(): Promise<void> {
+    if (this.closing) return
+    await this.overlay.dht.resume()
+    await Promise.all(this.overlay.listRegistrations().map((r) => r.refresh()))
+  }
+
   /** Graceful shutdown: unannounce, close streams and files. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -94,6 +94,10 @@ declare module 'hyperdht' {
     unannounce(target: Buffer, keyPair: KeyPair, opts?: Record<string, unknown>): Promise<void>
     connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: RelayThrough }): NoiseSecretStream
     createServer(opts?: Record<string, unknown>, onconnection?: (stream: NoiseSecretStream) => void): DhtServer
+    /** dht-rpc: pause timers and sockets (machine going to sleep) and start again; both idempotent. */
+    readonly suspended: boolean
+    suspend(opts?: { log?: (msg: string) => void }): Promise<void>
+    resume(opts?: { log?: (msg: string) => void }): Promise<void>
     destroy(opts?: { force?: boolean }): Promise<void>
     createRawStream(opts?: Record<string, unknown>): unknown
   }
