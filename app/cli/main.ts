@@ -13,6 +13,7 @@ import type { SipOptions } from '../sip-stack.js'
 import type { RelayOptions } from '../relay/relay-service.js'
 import type { MailboxOptions } from '../mailbox/mailbox-service.js'
 import { SuperNodeMode } from '../api/contract.js'
+import type { CpuBasis } from '../relay/capacity-sampler.js'
 
 const USAGE = `usage: parley <command> [options]
 
@@ -21,6 +22,7 @@ const USAGE = `usage: parley <command> [options]
         [--sip-udp PORT] [--sip-tcp PORT] [--sip-ws PORT] [--sip-host IP] [--sip-auth digest|off]
         [--sip-domain D,…] [--sip-dns on|off] [--sip-digest md5|md5-first|sha256-first|sha256] [--sip-rate-limit N|off]
         [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
+        [--relay-cpu system|own]
         [--relay-max-calls N] [--relay-max-kbps N] [--mailbox-replicas N] [--mailbox-check-ms MS] [--mailbox-repair-ms MS]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
@@ -73,6 +75,7 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'turn-port': { type: 'string' },
       'relay-min-uptime': { type: 'string' },
       'always-relay': { type: 'boolean' },
+      'relay-cpu': { type: 'string' },
       'relay-max-calls': { type: 'string' },
       'relay-max-kbps': { type: 'string' },
       'mailbox-replicas': { type: 'string' },
@@ -252,7 +255,10 @@ function relayFlags(values: Record<string, unknown>): RelayOptions {
     throw ParleyError.USAGE(`--supernode must be one of ${SuperNodeMode.options.join(', ')}`)
   }
   const minUptime = values['relay-min-uptime']
+  const cpu = values['relay-cpu'] as string | undefined
+  if (cpu !== undefined && cpu !== 'system' && cpu !== 'own') throw ParleyError.USAGE('--relay-cpu must be system or own')
   return {
+    cpuBasis: cpu as CpuBasis | undefined,
     mode: mode as SuperNodeMode | undefined,
     turnHost: values['turn-host'] as string | undefined,
     turnPort: values['turn-port'] === undefined ? undefined : intFlag(values['turn-port'], 'turn-port', 0, 0, 65535),

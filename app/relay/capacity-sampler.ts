@@ -15,10 +15,18 @@ export interface CapacitySources {
   onBattery?: () => boolean | null
   /** Replaces the measured CPU shares (0–1), used as given (unsmoothed); for tests and simulated machines. */
   cpuLoad?: () => { process: number; system: number }
+  /**
+   * Whose CPU load annoys: 'system' (default: a user's machine, busy with anything)
+   * or 'own' (this process only: a dedicated super-node host, or a lab where many
+   * simulated machines share one CPU).
+   */
+  cpuBasis?: CpuBasis
   /** Time constant of the moving averages: bursts shorter than this barely move af. */
   smoothingS?: number
   now?: () => number
 }
+
+export type CpuBasis = 'system' | 'own'
 
 type Rates = { cpuProcess: number; cpuSystem: number; bytesInPerS: number; bytesOutPerS: number; relayBytesPerS: number }
 
@@ -87,7 +95,8 @@ export class CapacitySampler {
       bytesOutPerS: (next.bytesOut - prev.bytesOut) / seconds,
       relayBytesPerS: (next.relayBytes - prev.relayBytes) / seconds
     })
-    const cpu = this.sources.cpuLoad?.() ?? { process: averaged.cpuProcess, system: averaged.cpuSystem }
+    const system = this.sources.cpuBasis === 'own' ? averaged.cpuProcess : averaged.cpuSystem
+    const cpu = this.sources.cpuLoad?.() ?? { process: averaged.cpuProcess, system }
     const inputs: AnnoyanceInputs = {
       cpuProcess: clamp01(cpu.process),
       cpuSystem: clamp01(cpu.system),

@@ -7,7 +7,7 @@ import type { PeerConnections } from '../overlay/peer-connections.js'
 import type { PeerSipFlow } from '../overlay/peer-sip-flow.js'
 import type { RegistrationTimers } from '../overlay/registration.js'
 import { annoyance, THRESHOLDS } from './annoyance.js'
-import { CapacitySampler } from './capacity-sampler.js'
+import { CapacitySampler, type CpuBasis } from './capacity-sampler.js'
 import { checkReachable } from './dht-role.js'
 import { DEFAULT_POLICY, PromotionPolicy, type PolicyConfig, type ShareSample } from './promotion-policy.js'
 import { RelayChannel } from './relay-channel.js'
@@ -32,6 +32,8 @@ export interface RelayOptions {
   onBattery?: () => boolean | null
   /** Replaces measured CPU shares (tests, and labs where many nodes share one machine). */
   cpuLoad?: () => { process: number; system: number }
+  /** Whose CPU load counts in af() (`--relay-cpu`). */
+  cpuBasis?: CpuBasis
   credentialTtlS?: number
   drainMs?: number
   /** While behind a NAT, how often to re-check whether others can reach us. */
@@ -94,7 +96,8 @@ export class RelayService {
       nat: () => ({ firewalled: dht().firewalled, randomized: dht().randomized }),
       idleS: opts.idleS,
       onBattery: opts.onBattery,
-      cpuLoad: opts.cpuLoad
+      cpuLoad: opts.cpuLoad,
+      cpuBasis: opts.cpuBasis
     })
     this.current = annoyance(this.sampler.sample(), this.limits, this.thresholds)
     this.selector = new RelaySelector({

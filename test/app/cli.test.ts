@@ -96,7 +96,8 @@ test('bad flags, bad AORs, missing peers and a busy data dir give one-line error
     [['testnet', '--nodes', 'many'], 2, /--nodes must be an integer/],
     [['serve', '--data-dir', dir, '--supernode', 'sometimes'], 2, /--supernode must be one of auto, always, never/],
     [['serve', '--data-dir', dir, '--turn-port', '70000'], 2, /--turn-port must be an integer/],
-    [['serve', '--data-dir', dir, '--relay-max-calls', 'lots'], 2, /--relay-max-calls must be an integer/]
+    [['serve', '--data-dir', dir, '--relay-max-calls', 'lots'], 2, /--relay-max-calls must be an integer/],
+    [['serve', '--data-dir', dir, '--relay-cpu', 'theirs'], 2, /--relay-cpu must be system or own/]
   ]
   for (const [args, code, message] of cases) {
     const r = await runCli(args)
