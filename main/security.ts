@@ -1,4 +1,6 @@
-import { app, session } from 'electron'
+import { app, session, shell } from 'electron'
+import type { Logger } from '../app/log.js'
+import { createExternalLinkOpener, decideNavigation, decideWindowOpen } from './external-links.js'
 import { DEFAULT_APP_ORIGIN, decidePermission, decidePermissionCheck } from './permissions.js'
 
 export interface SecurityOptions {
@@ -6,21 +8,38 @@ export interface SecurityOptions {
   appOrigin?: string
   /** Grant the camera too (video calls). */
   allowVideo?: boolean
+  /** Where a failed hand-over of a link to the browser is reported. */
+  log?: Pick<Logger, 'warn'>
 }
 
 /**
  * Renderer lockdown that does not depend on any one window (Electron security
- * checklist): every page stays on the page it was loaded with, opens no windows,
+ * checklist; docs/security.md): a page stays on its own origin, opens no windows,
  * embeds no <webview>, and gets only the permissions main/permissions.ts grants
- * (microphone for the app's own top frame).
+ * (microphone for the app's own top frame). An http(s) link the app page follows
+ * goes to the user's browser instead (main/external-links.ts).
  */
 export function setupSecurity(opts: SecurityOptions = {}): void {
-  const policy = { appOrigin: opts.appOrigin ?? DEFAULT_APP_ORIGIN, allowVideo: opts.allowVideo ?? false }
+  const appOrigin = opts.appOrigin ?? DEFAULT_APP_ORIGIN
+  const policy = { appOrigin, allowVideo: opts.allowVideo ?? false }
+  const openExternal = createExternalLinkOpener({
+    openExternal: (url) => shell.openExternal(url),
+    onError: (err) => opts.log?.warn({ err }, 'could not open a link in the browser')
+  })
   app.on('web-contents-created', (_event, contents) => {
-    // Fires for the main frame and subframes alike; loadFile() from main does not trigger it.
-    contents.on('will-frame-navigate', (event) => event.preventDefault())
+    // Fires for the main frame and subframes alike; loadURL() from main does not trigger it.
+    contents.on('will-frame-navigate', (event) => {
+      const decision = decideNavigation({ url: event.url, isMainFrame: event.isMainFrame, currentUrl: contents.getURL(), appOrigin })
+      if (decision.action === 'allow') return
+      event.preventDefault()
+      if (decision.openExternal) openExternal(decision.openExternal)
+    })
     contents.on('will-attach-webview', (event) => event.preventDefault())
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }))
+    contents.setWindowOpenHandler((details) => {
+      const decision = decideWindowOpen({ url: details.url, disposition: details.disposition, openerUrl: contents.getURL(), appOrigin })
+      if (decision.action === 'deny' && decision.openExternal) openExternal(decision.openExternal)
+      return { action: 'deny' }
+    })
   })
   // Checklist: "Handle session permission requests from remote content". Both handlers:
   // the request handler answers prompts, the check handler synchronous queries.
@@ -38,4 +57,6 @@ export function setupSecurity(opts: SecurityOptions = {}): void {
       embeddingOrigin: details.embeddingOrigin
     })
   )
+  // WebHID, WebUSB, Web Serial and Bluetooth devices: a softphone needs none of them.
+  session.defaultSession.setDevicePermissionHandler(() => false)
 }
