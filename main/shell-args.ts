@@ -5,15 +5,18 @@
  *
  *   --aor=sip:alice@example.org       bind this AOR to the identity (persisted)
  *   --bootstrap=HOST:PORT[,HOST:PORT] DHT bootstrap nodes (tests and private overlays)
+ *   --hidden                          start in the tray, no window (launch at login)
  */
 export interface ShellArgs {
   aor?: string
   bootstrap?: string[]
+  hidden?: boolean
 }
 
 export function parseShellArgs(argv: readonly string[]): ShellArgs {
   const args: ShellArgs = {}
   for (const arg of argv) {
+    if (arg === '--hidden') args.hidden = true
     const aor = switchValue(arg, 'aor')
     if (aor !== undefined) args.aor = aor
     const bootstrap = switchValue(arg, 'bootstrap')
