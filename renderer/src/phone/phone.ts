@@ -211,6 +211,14 @@ export class Phone {
     call.session.answer({ mediaStream: call.stream, pcConfig: { ...PC_CONFIG, iceServers: call.relays?.currentIceServers() ?? [] } })
   }
 
+  /** The network may have changed (the machine woke up): new ICE credentials and candidates for the live call. */
+  async restartIce(): Promise<void> {
+    const call = this.current
+    if (!call || (call.view.state !== 'connected' && call.view.state !== 'on-hold')) return
+    const outcome = await restartIce(call.session)
+    if (!outcome.ok) console.warn('ICE restart after resume failed:', outcome.reason)
+  }
+
   /** 603 Decline (RFC 3261 §21.6.2). */
   decline(): void {
     const call = this.current
