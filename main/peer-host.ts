@@ -1,8 +1,7 @@
-import { join } from 'node:path'
 import { z } from 'zod'
 import type { Logger } from 'pino'
-import { Peer, type PeerOptions, type PeerStatus } from '../app/peer.js'
-import { IDENTITY_FILE } from '../app/identity/identity-store.js'
+import type { PeerOptions, PeerStatus } from '../app/peer.js'
+import { openPeerApi, type PeerApi } from '../app/api/peer-api.js'
 import { readJsonFile } from '../app/store/json-file.js'
 import { errorCode } from '../app/errors.js'
 
@@ -31,13 +30,19 @@ export interface PeerHostOptions {
   log: Logger
   /** Capacity probes for af(): Electron's powerMonitor (idle time, battery). */
   relay?: PeerOptions['relay']
-  /** Injected so tests can count or fail starts; defaults to `Peer.start`. */
-  startPeer?: (opts: PeerOptions) => Promise<Peer>
+  /** Test hook (short timers, local DHT host); the shell leaves it out. */
+  peerOptions?: Partial<PeerOptions>
 }
 
 export interface PeerHost {
   status(): PeerHostStatus
-  /** Resolves once the peer has started or failed (or there was none to start). */
+  /**
+   * The peer with the UI contract served on it, as `parley serve --web` runs it
+   * (app/api/peer-api.ts): what the renderer bridge answers from. Rejects if it
+   * could not open (the reason is also in `status()`).
+   */
+  readonly served: Promise<PeerApi>
+  /** Resolves once the peer has started or failed (or waits in first-run setup). */
   readonly ready: Promise<void>
   /** Graceful leave; waits for a start in progress. Safe to call twice. */
   close(): Promise<void>
@@ -45,59 +50,55 @@ export interface PeerHost {
 
 /**
  * Boot the user's peer in the background so the window opens at once. With no
- * AOR known yet nothing starts: choosing one is the first-run UI's job.
+ * AOR known yet no peer starts, but the contract is served: choosing one is the
+ * first-run UI's job (`identity.setup`).
  */
 export function setupPeer(opts: PeerHostOptions): PeerHost {
-  const startPeer = opts.startPeer ?? ((o: PeerOptions) => Peer.start(o))
-  let peer: Peer | null = null
-  let status: PeerHostStatus = { state: 'starting', aor: opts.aor ?? null }
+  let served: PeerApi | null = null
+  let failure: PeerHostStatus | null = null
   let closing: Promise<void> | null = null
+  let closed = false
 
-  const ready = (async () => {
-    try {
-      const aor = opts.aor ?? (await readIdentityAor(opts.dataDir))
-      if (aor === null) {
-        status = { state: 'no-identity' }
-        return
-      }
-      status = { state: 'starting', aor }
-      const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
-      peer = await startPeer({ dataDir: opts.dataDir, aor, bootstrap, log: opts.log, relay: opts.relay })
-      if (closing) return // quit arrived while starting; close() shuts it down
-      status = { state: 'running', peer: peer.status() }
-      opts.log.info({ aor: peer.aor, fingerprint: peer.identity.fingerprint }, 'peer started')
-    } catch (err) {
-      opts.log.error({ err }, 'peer did not start')
-      status = { state: 'failed', error: { code: errorCode(err) ?? null, message: (err as Error).message } }
-    }
+  const opening = (async () => {
+    const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
+    return openPeerApi({ ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })
   })()
+  const ready = opening.then(
+    (s) => {
+      served = s
+      if (s.session.peer) opts.log.info({ aor: s.session.peer.aor, fingerprint: s.session.peer.identity.fingerprint }, 'peer started')
+    },
+    (err: unknown) => {
+      opts.log.error({ err }, 'peer did not start')
+      failure = { state: 'failed', error: { code: errorCode(err) ?? null, message: (err as Error).message } }
+    }
+  )
 
   return {
+    served: opening,
     ready,
     status() {
-      if (status.state === 'running' && peer && !closing) status = { state: 'running', peer: peer.status() }
-      return status
+      if (closed) return { state: 'closed' }
+      if (failure) return failure
+      if (!served) return { state: 'starting', aor: opts.aor ?? null }
+      const peer = served.session.peer
+      if (peer) return { state: 'running', peer: peer.status() }
+      const identity = served.session.identity()
+      if (identity.state === 'setup') return { state: 'no-identity' }
+      if (identity.state === 'failed') return { state: 'failed', error: { code: null, message: 'the peer did not start' } }
+      return { state: 'starting', aor: identity.aor }
     },
     close() {
       closing ??= (async () => {
         await ready
-        if (peer) {
-          await peer.close()
-          status = { state: 'closed' }
+        if (served) {
+          await served.close()
+          closed = true
         }
       })()
       return closing
     }
   }
-}
-
-// Only the field the shell needs; app/identity validates the whole file when the peer starts.
-const IdentityAor = z.object({ aor: z.string().nullable() })
-
-/** The AOR stored in the identity file, without creating a key on first run. */
-export async function readIdentityAor(dataDir: string): Promise<string | null> {
-  const identity = await readJsonFile(join(dataDir, IDENTITY_FILE), IdentityAor)
-  return identity?.aor ?? null
 }
 
 const BootstrapList = z.object({ nodes: z.array(z.string()).min(1) })

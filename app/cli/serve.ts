@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { PeerOptions } from '../peer.js'
-import { PeerSession } from '../peer-session.js'
-import { ApiService } from '../api/api-service.js'
+import { openPeerApi } from '../api/peer-api.js'
 import { createLogger } from '../log.js'
 import { startControlServer } from './control-server.js'
 import { controlSocketPath, socketAnswers } from './control-socket.js'
@@ -31,12 +30,12 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
   }
   // Refuse early, before touching the DHT, if a peer already runs on this data dir.
   if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
-  const session = await PeerSession.open({ ...peerOptions, log })
+  const served = await openPeerApi({ ...peerOptions, log })
+  const { session, api } = served
   if (!session.peer && web === undefined) {
-    await session.close()
+    await served.close()
     throw ParleyError.USAGE('no AOR yet: start once with --aor sip:user@domain (or with --web to choose it in the UI)')
   }
-  const api = await ApiService.open(session, opts.dataDir, log)
   if (relayLimits && Object.keys(relayLimits).length) await api.handle('settings.set', relayLimits)
   const closers: Array<() => Promise<void>> = []
   try {
@@ -44,7 +43,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
     closers.push(() => control.close())
     let webServer: WebServer | null = null
     if (web !== undefined) {
-      webServer = await startWebServer({ port: web, api, sip: () => session.peer?.sip ?? null, staticDir: webRoot, log })
+      webServer = await startWebServer({ port: web, api, sip: served.sip, staticDir: webRoot, log })
       closers.push(() => webServer!.close())
       out({ event: 'web', url: webServer.url })
     }
@@ -73,8 +72,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
     }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})
-    await api.close()
-    await session.close()
+    await served.close()
     throw err
   }
 
@@ -86,8 +84,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
       log.info({ signal }, 'shutting down')
       void (async () => {
         for (const close of closers.reverse()) await close().catch(() => {})
-        await session.close()
-        await api.close()
+        await served.close()
         out({ event: 'stopped' })
         resolve()
       })()

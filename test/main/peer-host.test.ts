@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { setupPeer } from '../../main/peer-host.js'
 import { silentLogger } from '../../app/log.js'
 import { Lab } from '../helpers/overlay.js'
+import { IDENTITY_FILE } from '../../app/identity/identity-store.js'
 
 let lab: Lab
 before(async () => {
@@ -12,12 +13,15 @@ before(async () => {
 })
 after(() => lab.destroy())
 
-test('with no AOR yet the shell starts no peer and creates no key', async () => {
+test('with no AOR yet the shell starts no peer and creates no key, but serves the contract for first-run setup', async () => {
   const dataDir = await lab.tempDir()
   const host = setupPeer({ dataDir, bootstrap: lab.bootstrap, log: silentLogger() })
   await host.ready
   assert.deepEqual(host.status(), { state: 'no-identity' })
-  assert.deepEqual(await readdir(dataDir), [])
+  assert.ok(!(await readdir(dataDir)).includes(IDENTITY_FILE))
+  const { api } = await host.served
+  assert.deepEqual(await api.handle('identity.get', {}), { aor: null, displayName: null, publicKey: null, fingerprint: null, state: 'setup' })
+  await host.close()
 })
 
 test('the shell boots the peer in the background and closes it on quit', async () => {

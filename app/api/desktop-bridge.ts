@@ -1,0 +1,54 @@
+import { Api, ApiEvents, type ApiError, type ApiEvent, type ApiEventName, type ApiMethod, type ApiParams, type ApiResult } from './contract.js'
+
+/**
+ * The desktop app's contract bridge as the page sees it: `window.parley`, put
+ * there by the Electron preload through `contextBridge`. It is the contract of
+ * ./contract.ts and nothing more — method and event names are these lists,
+ * derived from `Api` and `ApiEvents`, never spelled out again.
+ *
+ * Browser-safe (no Node APIs): the preload bundle and the renderer import it.
+ */
+
+export const API_METHOD_NAMES = Object.keys(Api) as ApiMethod[]
+export const API_EVENT_NAMES = Object.keys(ApiEvents) as ApiEventName[]
+
+export function isApiEventName(name: unknown): name is ApiEventName {
+  return typeof name === 'string' && Object.hasOwn(ApiEvents, name)
+}
+
+/**
+ * A reply as it crosses `contextBridge`, which copies only the message of a
+ * thrown Error: failures are plain data, the renderer rebuilds `ApiCallError`.
+ * The result is as the peer sent it; `ApiClient` validates it.
+ */
+export type BridgeReply<M extends ApiMethod = ApiMethod> = { ok: true; result: ApiResult<M> } | { ok: false; error: ApiError }
+
+export interface BridgeApi {
+  /** Never rejects: an unknown method, bad params or a closed bridge resolve `{ok: false}`. */
+  call<M extends ApiMethod>(method: M, params?: ApiParams<M>): Promise<BridgeReply<M>>
+  /** Throws for a name that is not a contract event. Returns the unsubscribe function. */
+  on<E extends ApiEventName>(event: E, listener: (data: ApiEvent<E>) => void): () => void
+  /** The bridge to the peer closed (the main process is quitting); pending calls resolve `CLOSED`. */
+  onClose(listener: (reason: string) => void): () => void
+}
+
+/** What the page is told about one SIP connection (RFC 7118 semantics: one message, one SIP message). */
+export interface SipSocketHandlers {
+  onOpen(): void
+  onMessage(text: string): void
+  /** Once, whatever closed it (the peer, the app, a refusal before it opened). */
+  onClose(reason: string): void
+}
+
+export interface SipConnection {
+  /** False when closed, not yet open, not text or too large. */
+  send(text: string): boolean
+  close(): void
+}
+
+export interface ParleyBridge {
+  api: BridgeApi
+  /** A SIP connection to the user's own peer (its proxy and registrar), with no network port. */
+  sip: { connect(handlers: SipSocketHandlers): SipConnection }
+  platform: { desktop: true; os: string }
+}
