@@ -15,6 +15,14 @@ export const BRIDGE_CHANNELS = {
   sipPort: 'parley:sip-port'
 } as const
 
+/** The shell channel (main/shell-channel.ts): things only the desktop has, about the page's calls. */
+export const SHELL_CHANNELS = {
+  /** renderer → main (`invoke`), one `ShellReport`. */
+  report: 'parley:shell-report',
+  /** main → renderer (`webContents.send`), one `ShellCommand`. */
+  command: 'parley:shell-command'
+} as const
+
 export type SipPortReply = { id: number; ok: true } | { id: number | null; ok: false; error: { code: string; message: string } }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Preload for the sandboxed main window: exposes the `app/api` contract and a
- * SIP connection to the page as `window.parley` (type: app/api/desktop-bridge.ts),
- * never `ipcRenderer` itself.
+ * Preload for the sandboxed main window: exposes the `app/api` contract, SIP
+ * connections and the shell channel to the page as `window.parley` (type:
+ * app/api/desktop-bridge.ts), never `ipcRenderer` itself.
  *
  * Bundled by esbuild (`npm run build:preload`) into one CommonJS file,
  * dist/main/preload.cjs: a sandboxed preload is run as a script whose `require`
@@ -15,8 +15,8 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
 import { MAX_REQUEST_BYTES, type ApiError } from '../app/api/contract.js'
-import { isApiEventName, API_METHOD_NAMES, type BridgeApi, type BridgeReply, type ParleyBridge, type SipConnection, type SipSocketHandlers } from '../app/api/desktop-bridge.js'
-import { BRIDGE_CHANNELS, MAX_SIP_PORT_MESSAGE, type SipPortReply } from './bridge-channels.js'
+import { isApiEventName, API_METHOD_NAMES, type BridgeApi, type BridgeReply, type ParleyBridge, type ShellBridge, type ShellCommand, type SipConnection, type SipSocketHandlers } from '../app/api/desktop-bridge.js'
+import { BRIDGE_CHANNELS, MAX_SIP_PORT_MESSAGE, SHELL_CHANNELS, type SipPortReply } from './bridge-channels.js'
 
 const methods = new Set<string>(API_METHOD_NAMES)
 
@@ -176,9 +176,22 @@ function connectSip(handlers: SipSocketHandlers): SipConnection {
   }
 }
 
+// ── The shell channel: the page's calls, as the desktop sees them ───────────
+
+const shell: ShellBridge = {
+  report: (report) => ipcRenderer.invoke(SHELL_CHANNELS.report, report) as Promise<unknown>,
+  onCommand(listener) {
+    if (typeof listener !== 'function') throw new Error('listener must be a function')
+    const fn = (_event: IpcRendererEvent, command: ShellCommand) => safely(() => listener(command))
+    ipcRenderer.on(SHELL_CHANNELS.command, fn)
+    return () => void ipcRenderer.removeListener(SHELL_CHANNELS.command, fn)
+  }
+}
+
 const bridge: ParleyBridge = {
   api,
   sip: { connect: connectSip },
+  shell,
   platform: { desktop: true, os: process.platform }
 }
 contextBridge.exposeInMainWorld('parley', bridge)

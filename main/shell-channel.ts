@@ -1,19 +1,17 @@
 import type { Logger } from 'pino'
 import { z } from 'zod'
+import type { ShellCommand as PageShellCommand, ShellReport as PageShellReport } from '../app/api/desktop-bridge.js'
+import { SHELL_CHANNELS } from './bridge-channels.js'
 import { validated, type FrameLike } from './ipc-guard.js'
 
 /**
  * What the shell and the page tell each other outside the app/api contract:
  * things only the desktop has (notifications, sleep, OS call links) about the
- * calls, which live in the renderer's user agent. Shared with the preload
- * bundle, so Node- and Electron-free.
+ * calls, which live in the renderer's user agent. The page's side is
+ * `window.parley.shell` (main/preload.ts); the messages' types are in
+ * app/api/desktop-bridge.ts, checked here with a schema.
  */
-export const SHELL_CHANNELS = {
-  /** renderer → main (`invoke`), one `ShellReport`. */
-  report: 'parley:shell-report',
-  /** main → renderer (`webContents.send`), one `ShellCommand`. */
-  command: 'parley:shell-command'
-} as const
+export { SHELL_CHANNELS }
 
 const CallId = z.string().min(1).max(256)
 
@@ -27,16 +25,12 @@ export const ShellReport = z.discriminatedUnion('type', [
 ])
 export type ShellReport = z.infer<typeof ShellReport>
 
-export type ShellCommand =
-  /** Dial this target (an OS call link). */
-  | { type: 'dial'; target: string }
-  /** Show this view (a notification was clicked): '#/chat/<aor>', '#/history', … */
-  | { type: 'route'; route: string }
-  /** Answer or decline a ringing call from a notification. */
-  | { type: 'answer'; callId: string }
-  | { type: 'decline'; callId: string }
-  /** The machine woke up: restart ICE on every call (the network may have changed). */
-  | { type: 'restart-ice' }
+export type ShellCommand = PageShellCommand
+
+// The schema checks exactly the reports the page's type allows.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
+const reportTypesAgree: Same<ShellReport, PageShellReport> = true
+void reportTypesAgree
 
 /** Electron's `ipcMain`, structurally (`handle` only). */
 export interface ShellIpcLike {

@@ -46,9 +46,39 @@ export interface SipConnection {
   close(): void
 }
 
+/** What the page tells the desktop shell about its calls (checked in main/shell-channel.ts). */
+export type ShellReport =
+  /** The page is listening for commands (once per page load). */
+  | { type: 'ready' }
+  /** An incoming call is ringing in the page's user agent. */
+  | { type: 'ringing'; callId: string; peer: string; peerName?: string }
+  /** The calls in progress (ringing included), whenever the set changes. */
+  | { type: 'calls'; active: string[] }
+
+/** What the shell asks of the page. */
+export type ShellCommand =
+  /** Dial this target (an OS call link). */
+  | { type: 'dial'; target: string }
+  /** Show this view (a notification was clicked): '#/chat/<aor>', '#/history', '#/voicemail'. */
+  | { type: 'route'; route: string }
+  /** Answer or decline a ringing call from a notification. */
+  | { type: 'answer'; callId: string }
+  | { type: 'decline'; callId: string }
+  /** The machine woke up: restart ICE on every call (the network may have changed). */
+  | { type: 'restart-ice' }
+
+export interface ShellBridge {
+  /** Resolves once main has taken the report (a malformed one resolves a BAD_REQUEST). */
+  report(report: ShellReport): Promise<unknown>
+  /** Returns the unsubscribe function. */
+  onCommand(listener: (command: ShellCommand) => void): () => void
+}
+
 export interface ParleyBridge {
   api: BridgeApi
   /** A SIP connection to the user's own peer (its proxy and registrar), with no network port. */
   sip: { connect(handlers: SipSocketHandlers): SipConnection }
+  /** Calls as the desktop shell sees them: notifications, sleep, OS call links. */
+  shell: ShellBridge
   platform: { desktop: true; os: string }
 }

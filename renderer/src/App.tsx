@@ -3,7 +3,9 @@ import type { ApiClient } from '../../app/api/client.js'
 import type { Identity } from '../../app/api/contract.js'
 import { ApiContext, errorText, useApi, useApiEvent, useBuddies, useMailbox, usePresence, useSettings } from './api.js'
 import { sameAor, toAor } from './aor-input.js'
-import { connectApi } from './platform.js'
+import { connectDesktopShell } from './desktop/desktop-shell.js'
+import { parseRoute } from './desktop/routes.js'
+import { connectApi, desktopBridge } from './platform.js'
 import { useCallAlerts } from './phone/use-call-alerts.js'
 import { useCallQuality } from './phone/use-call-quality.js'
 import { useDtmfKeyboard } from './phone/use-dtmf-keyboard.js'
@@ -142,6 +144,36 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
     }),
     [phone, aor]
   )
+  // The desktop shell: notifications, sleep and OS call links act on the page's calls.
+  // Connected once per phone: reconnecting would report a ringing call twice.
+  const buddiesNow = useRef(buddies)
+  buddiesNow.current = buddies
+  useEffect(() => {
+    const desktop = desktopBridge()
+    if (!desktop) return
+    const ringing = (callId: string) => phone.getState().call?.id === callId && phone.getState().call?.state === 'ringing'
+    return connectDesktopShell(
+      desktop.shell,
+      {
+        subscribe: (fn) => phone.subscribe(fn),
+        answer: (callId) => void (ringing(callId) && phone.answer().catch((err: unknown) => setCallError(errorText(err)))),
+        decline: (callId) => void (ringing(callId) && phone.decline()),
+        restartIce: () => void phone.restartIce().catch(console.error),
+        // Ready to call, never calling by itself: a link on any web page could otherwise dial.
+        dial: (target) => {
+          setDial(target)
+          setView('dial')
+        },
+        route: (route) => {
+          const to = parseRoute(route)
+          if (!to) return
+          setView(to.view)
+          if (to.chat) setChatPeer(buddiesNow.current.find((b) => sameAor(b.aor, to.chat!))?.aor ?? null)
+        }
+      },
+      console.error
+    )
+  }, [phone])
   useDtmfKeyboard(talking, actions.dtmf)
   useCallAlerts(call, settings.ringtone, devices)
   const quality = useCallQuality(talking ? phone.peerConnection() : null)

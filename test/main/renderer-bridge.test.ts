@@ -119,7 +119,7 @@ test('the SIP port cap is the SIP-over-WebSocket payload cap', () => {
 
 test('the preload calls the contract over its port and gets the real peer status', async () => {
   const parley = page()
-  assert.deepEqual(Object.keys(parley).sort(), ['api', 'platform', 'sip'])
+  assert.deepEqual(Object.keys(parley).sort(), ['api', 'platform', 'shell', 'sip'])
   const reply = await parley.api.call('status')
   assert.equal(reply.ok, true)
   assert.equal(reply.ok && reply.result.aor, AOR)

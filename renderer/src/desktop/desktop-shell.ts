@@ -1,24 +1,7 @@
+import type { ShellBridge, ShellCommand, ShellReport } from '../../../app/api/desktop-bridge.js'
 import type { PhoneState } from '../phone/phone.js'
 
-/** What the page tells the desktop shell (main/shell-channel.ts `ShellReport`). */
-export type ShellReport =
-  | { type: 'ready' }
-  | { type: 'ringing'; callId: string; peer: string; peerName?: string }
-  | { type: 'calls'; active: string[] }
-
-/** What the shell asks of the page (main/shell-channel.ts `ShellCommand`). */
-export type ShellCommand =
-  | { type: 'dial'; target: string }
-  | { type: 'route'; route: string }
-  | { type: 'answer'; callId: string }
-  | { type: 'decline'; callId: string }
-  | { type: 'restart-ice' }
-
-/** `window.parley.shell`, exposed by the preload in the desktop app. */
-export interface ShellBridge {
-  report(report: ShellReport): Promise<unknown>
-  onCommand(listener: (command: ShellCommand) => void): () => void
-}
+export type { ShellBridge, ShellCommand, ShellReport }
 
 /** The page's side: the phone to watch and act on, and how to show a view or dial. */
 export interface ShellPage {

@@ -1,6 +1,7 @@
 import * as JsSIP from 'jssip'
 import type { ReferEvent, RTCSession } from 'jssip/lib/RTCSession'
 import type { IncomingResponse } from 'jssip/lib/SIPMessage'
+import type { Socket } from 'jssip/lib/Socket'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
 import type { CallRecord } from '../../../app/api/contract.js'
 import { buildCallRecord } from './call-record.js'
@@ -48,7 +49,8 @@ export interface PhoneState {
 export interface PhoneOptions {
   aor: string
   displayName: string | null
-  sipSocketUrl: string
+  /** How SIP reaches the user's own peer: WebSocket in web mode, the preload's port in the desktop app (platform.ts). */
+  sipSocket: Socket
   devices: AudioDevices
   /** The peer's relay plans (`relay.forCall`, `relay.failover`). */
   relays: RelayService
@@ -89,7 +91,7 @@ interface DialOptions {
 
 /**
  * The user agent: a JsSIP UA registered at the user's own peer (its proxy and
- * registrar) over SIP-over-WebSocket, holding at most one call. Media is
+ * registrar) over SIP-over-WebSocket or the desktop bridge, holding at most one call. Media is
  * WebRTC; remote audio plays through an `<audio autoplay>` element.
  */
 export class Phone {
@@ -109,7 +111,7 @@ export class Phone {
     document.body.append(this.audio)
 
     this.ua = new JsSIP.UA({
-      sockets: [new JsSIP.WebSocketInterface(opts.sipSocketUrl)],
+      sockets: [opts.sipSocket],
       uri: opts.aor,
       display_name: opts.displayName ?? undefined,
       register: true,

@@ -1,7 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react'
 import type { Settings } from '../../../app/api/contract.js'
 import { useApi } from '../api.js'
-import { sipSocketUrl } from '../platform.js'
+import { sipSocket } from '../platform.js'
 import { AudioDevices } from './devices.js'
 import { Phone, type PhoneState } from './phone.js'
 
@@ -15,7 +15,7 @@ export function usePhone(aor: string, displayName: string | null, settings: Sett
       new Phone({
         aor,
         displayName,
-        sipSocketUrl: sipSocketUrl(),
+        sipSocket: sipSocket(),
         devices,
         relays: {
           forCall: (callId) => api.call('relay.forCall', { callId }),

@@ -62,14 +62,44 @@ export class FakeFrame implements SenderFrameLike<MessagePort> {
     this.posted.push({ channel, message, ports: transfer.length })
     for (const fn of this.rendererListeners.get(channel) ?? []) fn({ ports: transfer }, message)
   }
+
+  /** A message to the renderer's listeners with no ports (`webContents.send`). */
+  deliver(channel: string, message: unknown): void {
+    for (const fn of this.rendererListeners.get(channel) ?? []) fn({ ports: [] }, structuredClone(message))
+  }
 }
 
-/** `ipcMain`: listeners per channel, and `send` as if from a frame. */
+type InvokeHandler = (event: IpcEventLike<MessagePort>, ...args: unknown[]) => unknown
+
+/** `ipcMain`: listeners and invoke handlers per channel; `send` and `invoke` as if from a frame. */
 export class FakeIpcMain extends EventEmitter implements IpcMainLike<MessagePort> {
+  private readonly handlers = new Map<string, InvokeHandler>()
+
   send(frame: FakeFrame | null, channel: string, ...args: unknown[]): void {
     const event: IpcEventLike<MessagePort> = { senderFrame: frame }
     this.emit(channel, event, ...args)
   }
+
+  handle(channel: string, handler: InvokeHandler): void {
+    if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`)
+    this.handlers.set(channel, handler)
+  }
+
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel)
+  }
+
+  /** As Electron: a handler's throw rejects the renderer's promise; no handler is an error too. */
+  async invoke(frame: FakeFrame | null, channel: string, ...args: unknown[]): Promise<unknown> {
+    const handler = this.handlers.get(channel)
+    if (!handler) throw new Error(`No handler registered for '${channel}'`)
+    return structuredClone(await handler({ senderFrame: frame }, ...args))
+  }
+}
+
+/** `webContents` of the frame's page: `send(channel, …)` reaches the renderer's `ipcRenderer.on` listeners. */
+export function pageOf(frame: FakeFrame) {
+  return { send: (channel: string, message: unknown) => queueMicrotask(() => frame.deliver(channel, message)) }
 }
 
 export function newChannel(main: Array<ReturnType<typeof mainPort>> = []) {
@@ -108,7 +138,15 @@ export function loadPreload(frame: FakeFrame, ipc: FakeIpcMain): ParleyBridge {
         list.push(listener)
         frame.rendererListeners.set(channel, list)
       },
-      send: (channel: string, ...args: unknown[]) => queueMicrotask(() => ipc.send(frame, channel, ...args))
+      removeListener(channel: string, listener: RendererListener) {
+        const list = frame.rendererListeners.get(channel) ?? []
+        frame.rendererListeners.set(
+          channel,
+          list.filter((l) => l !== listener)
+        )
+      },
+      send: (channel: string, ...args: unknown[]) => queueMicrotask(() => ipc.send(frame, channel, ...args)),
+      invoke: (channel: string, ...args: unknown[]) => ipc.invoke(frame, channel, ...structuredClone(args))
     }
   }
   const requireStub = (name: string) => {
