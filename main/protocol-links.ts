@@ -7,7 +7,7 @@
  * target only; it never dials by itself.
  */
 
-/** Schemes Parley registers as handler for (forge.config.ts, electron-builder.yml). */
+/** Schemes Parley registers as handler for (forge.config.ts, electron-builder.ts). */
 export const PROTOCOL_SCHEMES = ['sip', 'sips', 'tel', 'callto'] as const
 export type ProtocolScheme = (typeof PROTOCOL_SCHEMES)[number]
 
