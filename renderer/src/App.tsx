@@ -13,6 +13,7 @@ import { usePhone } from './phone/use-phone.js'
 import { offersVoicemail } from './phone/voicemail-offer.js'
 import { Buddies } from './views/Buddies.js'
 import { CallPanel, type CallActions } from './views/CallPanel.js'
+import { ConferencePanel, type ConferenceActions } from './views/ConferencePanel.js'
 import { Chat } from './views/Chat.js'
 import { DialPad } from './views/DialPad.js'
 import { FirstRun } from './views/FirstRun.js'
@@ -104,7 +105,7 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
   const closeVoicemail = useCallback(() => setVoicemailFor(null), [])
   const call = state.call
   const talking = call?.state === 'connected' || call?.state === 'on-hold'
-  const inCall = call !== null && call.state !== 'ended'
+  const inCall = (call !== null && call.state !== 'ended') || state.conference !== null
 
   // An outgoing call nobody took: offer a voice message, once per call.
   const offeredFor = useRef<string | null>(null)
@@ -140,7 +141,28 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
       toggleHold: () => phone.toggleHold(),
       transfer: (target: string) => phone.transfer(toAor(target, aor)),
       dtmf: (tone) => phone.sendDtmf(tone),
-      dismiss: () => phone.dismiss()
+      dismiss: () => phone.dismiss(),
+      addParticipant: (target: string) => {
+        const to = toAor(target, aor)
+        if (!to) return
+        try {
+          phone.startConference(to)
+        } catch (err) {
+          setCallError(errorText(err))
+        }
+      }
+    }),
+    [phone, aor]
+  )
+  const conferenceActions: ConferenceActions = useMemo(
+    () => ({
+      invite: (target: string) => {
+        const to = toAor(target, aor)
+        if (to) phone.conferenceInvite(to)
+      },
+      toggleMute: () => phone.conferenceToggleMute(),
+      leave: () => phone.conferenceLeave(),
+      setVolume: (member: string, volume: number) => phone.conferenceVolume(member, volume)
     }),
     [phone, aor]
   )
@@ -199,6 +221,7 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
         waiting={mailbox.waiting}
       />
       <main className="content" id="content">
+        {state.conference && <ConferencePanel conference={state.conference} self={aor} buddies={buddies} actions={conferenceActions} />}
         {call && <CallPanel call={call} quality={quality} actions={actions} />}
         {voicemailFor && <LeaveVoicemail key={voicemailFor.callId} target={voicemailFor} devices={devices} inCall={inCall} onSent={mailbox.upsert} onClose={closeVoicemail} />}
         {callError && (

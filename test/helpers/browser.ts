@@ -9,7 +9,7 @@ export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium'
  * `loopback: false` for pages with real addresses (the NAT lab); `executablePath` to run
  * it elsewhere (inside a network namespace).
  */
-export function launchChromium(opts: { fakeAudioWav?: string; loopback?: boolean; executablePath?: string } = {}): Promise<Browser> {
+export function launchChromium(opts: { fakeAudioWav?: string; loopback?: boolean; executablePath?: string; extraArgs?: string[] } = {}): Promise<Browser> {
   const args = [
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
@@ -21,7 +21,8 @@ export function launchChromium(opts: { fakeAudioWav?: string; loopback?: boolean
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
-    ...(opts.fakeAudioWav ? [`--use-file-for-fake-audio-capture=${opts.fakeAudioWav}`] : [])
+    ...(opts.fakeAudioWav ? [`--use-file-for-fake-audio-capture=${opts.fakeAudioWav}`] : []),
+    ...(opts.extraArgs ?? [])
   ]
   return chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, args })
 }
@@ -180,4 +181,97 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boole
     last = await probe()
   }
   return last
+}
+
+/**
+ * Level (dB, relative to full scale of the analyser) at each frequency in what
+ * the page plays from the element `selector` (its srcObject), averaged over ~1 s.
+ * Each value is the strongest bin within ±2 bins (≈ ±12 Hz) of the frequency.
+ */
+export function playedLevels(page: Page, selector: string, freqs: number[]): Promise<number[] | null> {
+  return page.evaluate(
+    async ({ selector, freqs }) => {
+      const el = document.querySelector(selector) as HTMLMediaElement | null
+      const stream = el?.srcObject as MediaStream | null
+      if (!stream || stream.getAudioTracks().length === 0) return null
+      const ctx = new AudioContext()
+      await ctx.resume()
+      const analyser = ctx.createAnalyser()
+      analyser.fftSize = 8192
+      analyser.smoothingTimeConstant = 0
+      ctx.createMediaStreamSource(stream).connect(analyser)
+      const sum = new Float32Array(analyser.frequencyBinCount)
+      const bins = new Float32Array(analyser.frequencyBinCount)
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        analyser.getFloatFrequencyData(bins)
+        for (let b = 0; b < bins.length; b++) sum[b] = (sum[b] as number) + Math.pow(10, (bins[b] as number) / 20) / 10
+      }
+      const levels = freqs.map((hz) => {
+        const centre = Math.round((hz * analyser.fftSize) / ctx.sampleRate)
+        let best = 0
+        for (let b = centre - 2; b <= centre + 2; b++) best = Math.max(best, (sum[b] as number | undefined) ?? 0)
+        return 20 * Math.log10(best || 1e-12)
+      })
+      await ctx.close()
+      return levels
+    },
+    { selector, freqs }
+  )
+}
+
+/**
+ * Start watching, in the page, whether the tone `hz` is heard in what the element
+ * `selector` plays (following srcObject changes); `stopGapWatch` returns the longest
+ * stretch (ms) it was missing. For measuring audio gaps, not for assertions on time.
+ */
+export function startGapWatch(page: Page, selector: string, hz: number, thresholdDb: number): Promise<void> {
+  return page.evaluate(
+    ({ selector, hz, thresholdDb }) => {
+      const w = window as unknown as { __gapWatch?: { stop: () => number } }
+      const ctx = new AudioContext()
+      const analyser = ctx.createAnalyser()
+      analyser.fftSize = 2048
+      analyser.smoothingTimeConstant = 0
+      const bins = new Float32Array(analyser.frequencyBinCount)
+      let current: MediaStream | null = null
+      let source: MediaStreamAudioSourceNode | null = null
+      let lastHeard = performance.now()
+      let longest = 0
+      const timer = setInterval(() => {
+        const el = document.querySelector(selector) as HTMLMediaElement | null
+        const stream = (el?.srcObject as MediaStream | null) ?? null
+        if (stream !== current) {
+          source?.disconnect()
+          source = stream && stream.getAudioTracks().length ? ctx.createMediaStreamSource(stream) : null
+          source?.connect(analyser)
+          current = stream
+        }
+        const now = performance.now()
+        let heard = false
+        if (source) {
+          analyser.getFloatFrequencyData(bins)
+          const centre = Math.round((hz * analyser.fftSize) / ctx.sampleRate)
+          for (let b = centre - 1; b <= centre + 1; b++) if ((bins[b] ?? -200) > thresholdDb) heard = true
+        }
+        if (heard) {
+          longest = Math.max(longest, now - lastHeard)
+          lastHeard = now
+        }
+      }, 20)
+      void ctx.resume()
+      w.__gapWatch = {
+        stop: () => {
+          clearInterval(timer)
+          void ctx.close()
+          return Math.max(longest, performance.now() - lastHeard)
+        }
+      }
+    },
+    { selector, hz, thresholdDb }
+  )
+}
+
+export function stopGapWatch(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __gapWatch: { stop: () => number } }).__gapWatch.stop())
 }

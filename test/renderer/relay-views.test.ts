@@ -121,7 +121,7 @@ const call: CallView = {
   relay: relayed
 }
 const noop = () => undefined
-const actions = { answer: noop, decline: noop, hangup: noop, toggleMute: noop, toggleHold: noop, transfer: noop, dtmf: noop, dismiss: noop }
+const actions = { answer: noop, decline: noop, hangup: noop, toggleMute: noop, toggleHold: noop, transfer: noop, dtmf: noop, dismiss: noop, addParticipant: noop }
 
 test('the call panel shows the diagnostics, and says so while media is being brought back', () => {
   const html = renderToStaticMarkup(h(CallPanel, { call, quality: null, actions }))

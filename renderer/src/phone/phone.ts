@@ -4,6 +4,8 @@ import type { IncomingResponse } from 'jssip/lib/SIPMessage'
 import type { Socket } from 'jssip/lib/Socket'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
 import type { CallRecord } from '../../../app/api/contract.js'
+import { Conference, type ConferenceHost, type ConferenceView, type InfoEvent } from '../conference/conference.js'
+import { ROSTER_CONTENT_TYPE, decodeRoster, type Capacity } from '../conference/roster.js'
 import { buildCallRecord } from './call-record.js'
 import { CallRelays, type CallRelayView, type RelayService } from './call-relays.js'
 import type { AudioDevices } from './devices.js'
@@ -44,6 +46,8 @@ export interface PhoneState {
   registration: RegistrationState
   registrationError: string | null
   call: CallView | null
+  /** The conference this user is in (its own call then shows here, not in `call`). */
+  conference: ConferenceView | null
 }
 
 export interface PhoneOptions {
@@ -58,6 +62,8 @@ export interface PhoneOptions {
   onCallEnded: (record: CallRecord) => void
   /** How long an ended call stays on screen. */
   lingerMs?: number
+  /** This peer's af() and role, offered when a conference elects its mixer. */
+  capacity?: () => Promise<Capacity>
 }
 
 /**
@@ -98,7 +104,8 @@ export class Phone {
   private readonly ua: JsSIP.UA
   private readonly audio: HTMLAudioElement
   private readonly listeners = new Set<(s: PhoneState) => void>()
-  private state: PhoneState = { registration: 'unregistered', registrationError: null, call: null }
+  private state: PhoneState = { registration: 'unregistered', registrationError: null, call: null, conference: null }
+  private conference: Conference | null = null
   private current: ActiveCall | null = null
   private lingerTimer: ReturnType<typeof setTimeout> | null = null
   private autoAnswer = false
@@ -132,6 +139,7 @@ export class Phone {
 
   stop(): void {
     this.offDevices()
+    this.conference?.leave()
     if (this.current && !this.current.session.isEnded()) this.current.session.terminate()
     this.ua.stop()
     this.audio.remove()
@@ -280,7 +288,66 @@ export class Phone {
   }
 
   private busy(): boolean {
-    return this.current !== null && this.current.view.state !== 'ended'
+    return this.conference !== null || (this.current !== null && this.current.view.state !== 'ended')
+  }
+
+  // ── conferences (renderer/src/conference) ────────────────────────────────
+
+  /** From the call in progress, call `target` too and mix both here: a conference. */
+  startConference(target: string): void {
+    const call = this.current
+    if (this.conference) return this.conference.invite(target.trim())
+    if (!call || call.view.state !== 'connected' || !call.stream) throw new Error('a conference starts from a connected call')
+    const mic = call.stream
+    this.conference = Conference.fromCall(this.conferenceHost(), call.session, mic, { aor: call.view.peer, name: call.view.peerName })
+    this.handOverToConference(call)
+    this.conference.invite(target.trim())
+  }
+
+  conferenceInvite(target: string): void {
+    this.conference?.invite(target.trim())
+  }
+
+  conferenceLeave(): void {
+    this.conference?.leave()
+  }
+
+  conferenceToggleMute(): void {
+    this.conference?.toggleMute()
+  }
+
+  conferenceVolume(aor: string, volume: number): void {
+    this.conference?.setVolume(aor, volume)
+  }
+
+  private conferenceHost(): ConferenceHost {
+    return {
+      ua: this.ua,
+      self: { aor: this.opts.aor, name: this.opts.displayName },
+      capacity: this.opts.capacity ?? (() => Promise.resolve({ score: 0.5, supernode: false, capable: true })),
+      pcConfig: PC_CONFIG,
+      onChange: (view) => {
+        if (view === null) this.conference = null
+        this.emit({ conference: view })
+      }
+    }
+  }
+
+  /** The call's dialog and microphone now belong to the conference; the call view goes away. */
+  private handOverToConference(call: ActiveCall): void {
+    call.stream = null
+    if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    this.current = null
+    this.audio.srcObject = null
+    this.emit({ call: null })
+  }
+
+  /** The far end of our call sent a conference roster: it mixes, we are a member now. */
+  private joinConference(call: ActiveCall, body: string | undefined): void {
+    const roster = decodeRoster(body)
+    if (!roster || this.conference || !call.stream || call.view.state !== 'connected') return
+    this.conference = Conference.asMember(this.conferenceHost(), call.session, call.stream, roster)
+    this.handOverToConference(call)
   }
 
   private talking(): boolean {
@@ -289,6 +356,7 @@ export class Phone {
   }
 
   private onNewSession(e: RTCSessionEvent): void {
+    if (this.conference?.claim(e)) return
     const session = e.session
     const incoming = e.originator === 'remote'
     const uri = session.remote_identity.uri
@@ -380,6 +448,10 @@ export class Phone {
     })
     s.on('muted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
     s.on('unmuted', () => this.patch(call, { muted: s.isMuted().audio ?? false }))
+    s.on('newInfo', (ev: InfoEvent) => {
+      if (ev.originator !== 'remote' || this.current !== call) return
+      if ((ev.info.contentType ?? '').toLowerCase().startsWith(ROSTER_CONTENT_TYPE)) this.joinConference(call, ev.info.body ?? undefined)
+    })
     s.on('refer', (ev: ReferEvent) => {
       // The far end transfers us (blind): call the target with a fresh microphone.
       this.dial((options) => ev.accept(undefined, options)).catch((err: unknown) => console.error('transfer failed', err))

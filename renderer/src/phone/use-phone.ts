@@ -21,6 +21,12 @@ export function usePhone(aor: string, displayName: string | null, settings: Sett
           forCall: (callId) => api.call('relay.forCall', { callId }),
           failover: (callId, failed) => api.call('relay.failover', failed === null ? { callId } : { callId, failed })
         },
+        // af() and role from the peer's status: who mixes a conference.
+        capacity: async () => {
+          const { relay } = await api.call('status')
+          const { af, veto, thresholds } = relay.annoyance
+          return { score: af, supernode: relay.role === 'super-node', capable: veto === null && af < thresholds.demote }
+        },
         onCallEnded: (record) => void api.call('calls.record', record).catch((err: unknown) => console.error('calls.record failed', err))
       })
   )

@@ -16,6 +16,8 @@ export interface CallActions {
   transfer: (target: string) => void
   dtmf: (tone: DtmfTone) => void
   dismiss: () => void
+  /** Call someone else too and mix both calls here: a conference. */
+  addParticipant: (target: string) => void
 }
 
 /** m:ss, or h:mm:ss past an hour. */
@@ -53,6 +55,7 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
   const ringingHere = call.direction === 'incoming' && call.state === 'ringing'
   const now = useNow(call.state !== 'ended')
   const [transferTo, setTransferTo] = useState('')
+  const [addTo, setAddTo] = useState('')
   const who = call.peerName ?? call.peer.replace(/^sips?:/, '')
   const elapsed = call.answeredAt === null ? 0 : (call.endedAt ?? now) - call.answeredAt
   const mediaDown = talking && call.relay ? MEDIA_DOWN[call.relay.recovery] : undefined
@@ -123,6 +126,21 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
               <input id="transfer-input" data-testid="call-transfer-input" value={transferTo} onChange={(e) => setTransferTo(e.target.value)} placeholder="Transfer to…" disabled={!talking} />
               <button type="submit" data-testid="call-transfer" disabled={!talking || !transferTo.trim() || call.transfer === 'pending'}>
                 Transfer
+              </button>
+            </form>
+            <form
+              className="inline-form call-panel__add"
+              onSubmit={(e) => {
+                e.preventDefault()
+                if (addTo.trim()) actions.addParticipant(addTo)
+              }}
+            >
+              <label className="visually-hidden" htmlFor="add-participant-input">
+                Add to the call
+              </label>
+              <input id="add-participant-input" data-testid="call-add-input" value={addTo} onChange={(e) => setAddTo(e.target.value)} placeholder="Add someone…" disabled={call.state !== 'connected'} />
+              <button type="submit" data-testid="call-add" disabled={call.state !== 'connected' || !addTo.trim()}>
+                Add
               </button>
             </form>
             {call.transfer === 'failed' && (
