@@ -187,7 +187,7 @@ test("the mixer's app is killed (SIGKILL): the others detect it, elect a success
   const talker = live().find((x) => x !== mixer && x !== listener)!
   await startGapWatch(listener.page, AUDIO, talker.hz, -70)
   // The whole app: its browser and its peer, as a crash or power loss would.
-  execFileSync('pkill', ['-KILL', '-f', `--parley-conference-member=${mixer.name}`])
+  execFileSync('pkill', ['-KILL', '-f', '--', `--parley-conference-member=${mixer.name}`])
   await mixer.cli.stop('SIGKILL')
   mixer.alive = false
   const successor = await rosterSettles('roster after the mixer died')
