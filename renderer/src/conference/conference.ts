@@ -62,6 +62,8 @@ interface Leg {
 const UNKNOWN_CAPACITY: Capacity = { score: 0.5, supernode: false, capable: true }
 /** How long a mixer leaving by hand keeps mixing for members still moving. */
 const HANDOFF_GRACE_MS = 8000
+/** How long a planned move keeps playing the old mix while the new one fills up. */
+const SWITCH_WAIT_MS = 3000
 /** How long a new mixer waits for the old roster's members before dropping them. */
 const JOIN_GRACE_MS = 10_000
 const SPEAKING_POLL_MS = 400
@@ -94,6 +96,12 @@ export class Conference {
   private readonly excluded = new Set<string>()
   private handoff = false
   private timers: ReturnType<typeof setTimeout>[] = []
+  /** A new mixer: the members the last roster named, until they have all moved to us. */
+  private expected = new Set<string>()
+  /** A new mixer after a planned handoff: our dialog with the old one, until the move is through. */
+  private readonly retiring: Leg[] = []
+  /** A member after a planned move: the new mixer's leg, played once the new mix holds everyone. */
+  private switching: { leg: Leg; expected: string[]; now: () => void } | null = null
   private speakingTimer: ReturnType<typeof setInterval> | null = null
 
   private constructor(
@@ -252,8 +260,20 @@ export class Conference {
   /** This member is the successor: mix from now on, for the members the last roster named. */
   private becomeMixer(): void {
     const oldMixer = this.roster.mixer
-    for (const leg of [...this.legs.values()]) this.dropLeg(leg, true)
+    // Planned: the old mixer still mixes for those not yet moved, our voice included; keep
+    // our dialog with it until they have. Lost: nothing to keep.
+    const planned = this.roster.state === 'handoff'
+    for (const leg of [...this.legs.values()]) {
+      if (!planned) this.dropLeg(leg, true)
+      else {
+        leg.stopWatch?.()
+        leg.connected = false
+        this.legs.delete(leg.aor)
+        this.retiring.push(leg)
+      }
+    }
     const expected = this.roster.members.filter((m) => m.aor !== oldMixer && m.aor !== this.host.self.aor).map((m) => m.aor)
+    this.expected = new Set(expected)
     const self = this.roster.members.find((m) => m.aor === this.host.self.aor)
     this.roster = {
       ...this.roster,
@@ -264,16 +284,28 @@ export class Conference {
       members: [{ ...(self ?? { aor: this.host.self.aor, name: this.host.self.name, speaking: false, ...this.capacity }), muted: this.muted }]
     }
     this.startMixing()
+    // Until the move is through, the old mix is what holds everyone.
+    const oldMix = this.retiring[0]?.session.connection?.getReceivers().find((r) => r.track.kind === 'audio')?.track
+    if (oldMix) this.audio.srcObject = new MediaStream([oldMix])
     this.handoff = expected.length > 0
+    if (!this.handoff) this.retire()
     this.changed()
     // Whoever has not arrived by then is gone too.
+    this.timers.push(setTimeout(() => this.retire(), SWITCH_WAIT_MS))
     this.timers.push(
       setTimeout(() => {
         this.handoff = false
         for (const aor of expected) if (!this.legs.has(aor)) this.graph?.removeMember(aor)
+        this.expected.clear()
         this.changed()
       }, JOIN_GRACE_MS)
     )
+  }
+
+  /** The handoff is through (or took too long): hang up on the old mixer. */
+  private retire(): void {
+    for (const leg of this.retiring.splice(0)) hangUp(leg.session)
+    if (this.graph) this.audio.srcObject = this.graph.localStream
   }
 
   private handOver(successor: string): void {
@@ -289,12 +321,15 @@ export class Conference {
     }
     const pc = leg.session.connection
     if (pc) leg.stopWatch = watchMedia(pc, () => this.dropLeg(leg, true))
-    if (this.handoff && this.expectedArrived()) this.handoff = false
+    if (this.expectedArrived()) {
+      this.handoff = false
+      this.retire()
+    }
     this.broadcast()
   }
 
   private expectedArrived(): boolean {
-    return [...this.legs.values()].every((l) => l.connected)
+    return [...this.expected].every((aor) => this.legs.get(aor)?.connected)
   }
 
   private onReport(leg: Leg, report: MemberReport): void {
@@ -397,7 +432,8 @@ export class Conference {
   }
 
   private onRoster(leg: Leg, roster: Roster): void {
-    if (this.role !== 'member' || leg.aor !== roster.mixer || roster.conference !== this.roster.conference) return
+    // A leg we are moving away from (connected: false) has nothing more to say.
+    if (this.role !== 'member' || !leg.connected || leg.aor !== roster.mixer || roster.conference !== this.roster.conference) return
     if (roster.version < this.roster.version && roster.mixer === this.roster.mixer) return
     // Already moving: later rosters of the leaving mixer change nothing.
     if (roster.state === 'handoff' && this.roster.state === 'handoff') return
@@ -405,10 +441,12 @@ export class Conference {
     this.handoff = false
     if (roster.state === 'handoff') {
       if (roster.successor === this.host.self.aor) this.becomeMixer()
-      else if (roster.successor) this.moveTo(roster.successor)
+      else if (roster.successor) this.moveTo(roster.successor, true)
       else this.end()
       return
     }
+    const sw = this.switching
+    if (sw && sw.leg === leg && sw.expected.every((aor) => roster.members.some((m) => m.aor === aor))) sw.now()
     this.changed()
   }
 
@@ -423,8 +461,13 @@ export class Conference {
     this.moveTo(successor)
   }
 
-  /** Re-INVITE the successor; once it answers, listen to it and leave the old mixer. */
-  private moveTo(successor: string): void {
+  /**
+   * Re-INVITE the successor; once it answers, listen to it and leave the old
+   * mixer — after a planned handoff only once the new mix holds everyone (the
+   * old mixer still mixes meanwhile), so the move makes no gap.
+   */
+  private moveTo(successor: string, planned = false): void {
+    const expected = this.roster.members.filter((m) => m.aor !== this.roster.mixer && m.aor !== this.host.self.aor).map((m) => m.aor)
     this.handoff = true
     // The old mixer's dialog stays up (planned handoff: it still mixes) but its loss no longer counts.
     for (const other of this.legs.values()) {
@@ -437,11 +480,20 @@ export class Conference {
     const leg = this.addLeg(successor, session, null)
     session.on('accepted', () => {
       if (this.ended) return
-      for (const other of [...this.legs.values()]) if (other !== leg) this.dropLeg(other, true)
+      const old = [...this.legs.values()].filter((other) => other !== leg)
       leg.connected = true
       const pc = session.connection
       const remote = pc?.getReceivers().find((r) => r.track.kind === 'audio')?.track
-      if (remote) this.audio.srcObject = new MediaStream([remote])
+      const now = () => {
+        if (this.switching?.leg === leg) this.switching = null
+        if (remote) this.audio.srcObject = new MediaStream([remote])
+        for (const other of old) this.dropLeg(other, true)
+        this.changed()
+      }
+      if (planned && old.length) {
+        this.switching = { leg, expected, now }
+        this.timers.push(setTimeout(() => this.switching?.leg === leg && now(), SWITCH_WAIT_MS))
+      } else now()
       if (pc) leg.stopWatch = watchMedia(pc, () => this.lostMixer(leg))
       this.roster = { ...this.roster, mixer: successor, state: 'active', successor: null }
       this.handoff = true // until the new mixer's first roster
