@@ -1,0 +1,276 @@
+/// <reference lib="dom" />
+/**
+ * Conference benchmark: `parley serve --web` peers on a local testnet, each page
+ * in its own Chromium with its own tone as microphone. The conference grows from
+ * 3 to --max members (default 10); at each size:
+ *   - CPU of the mixer's browser (all its processes) against a plain member's,
+ *     the peer in the same run, over --cpu-seconds;
+ *   - added latency of the mixer: one member (the talker) sends 120 ms beeps once
+ *     a second; the time from the mixer's page hearing a beep (after its mixing
+ *     graph) to a member's page hearing it (after encode, the network, the jitter
+ *     buffer and decode) is what going through a mixer adds to a direct call.
+ * Then, at full size, --handoffs planned handoffs (the mixer leaves and is invited
+ * back) and --crashes crash handoffs (the mixer's browser and peer SIGKILLed): the
+ * longest gap in a continuous tone at a listening member.
+ *
+ *   npm run bench:conference -- [--max 10] [--handoffs 5] [--crashes 2] [--cpu-seconds 5]
+ *
+ * JSON in bench/results/conference-latest.json; progress on stderr.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { Page } from 'playwright-core'
+import { startGapWatch, stopGapWatch } from '../test/helpers/browser.js'
+import {
+  CONFERENCE_AUDIO,
+  answerIncoming,
+  browserPid,
+  conferencePanel,
+  everyoneHearsTheOthers,
+  killMember,
+  rosterSettles,
+  startConferenceMember,
+  treeCpuSeconds,
+  type ConferenceMember
+} from '../test/helpers/conference.js'
+import { Lab } from '../test/helpers/overlay.js'
+
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results')
+/** Tones 230 Hz apart from 410 Hz: no low harmonic of one falls within the analyser's ±12 Hz of another. */
+const toneOf = (i: number) => 410 + 230 * i
+const BEEP_MS = 120
+
+function summary(values: number[]): { n: number; p50: number; p95: number; mean: number; min: number; max: number } {
+  const s = [...values].sort((x, y) => x - y)
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
+  const round = (v: number) => Math.round(v * 10) / 10
+  return { n: s.length, p50: round(at(0.5)), p95: round(at(0.95)), mean: round(s.reduce((x, y) => x + y, 0) / (s.length || 1)), min: round(s[0] ?? NaN), max: round(s[s.length - 1] ?? NaN) }
+}
+
+/** A mono WAV: `hz` for BEEP_MS at the start of every second (the talker), or all the time. */
+async function writeWav(path: string, hz: number, beeps: boolean, seconds = 10, rate = 48_000): Promise<void> {
+  const samples = seconds * rate
+  const buf = Buffer.alloc(44 + samples * 2)
+  buf.write('RIFF', 0)
+  buf.writeUInt32LE(36 + samples * 2, 4)
+  buf.write('WAVEfmt ', 8)
+  buf.writeUInt32LE(16, 16)
+  buf.writeUInt16LE(1, 20)
+  buf.writeUInt16LE(1, 22)
+  buf.writeUInt32LE(rate, 24)
+  buf.writeUInt32LE(rate * 2, 28)
+  buf.writeUInt16LE(2, 32)
+  buf.writeUInt16LE(16, 34)
+  buf.write('data', 36)
+  buf.writeUInt32LE(samples * 2, 40)
+  for (let i = 0; i < samples; i++) {
+    const on = !beeps || i % rate < (BEEP_MS * rate) / 1000
+    buf.writeInt16LE(on ? Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12_000) : 0, 44 + i * 2)
+  }
+  await writeFile(path, buf)
+}
+
+/** Start noting, in the page, the wall-clock times the tone `hz` starts in what the conference plays. */
+function startOnsets(page: Page, hz: number): Promise<void> {
+  return page.evaluate(
+    ({ selector, hz }) => {
+      const w = window as unknown as { __onsets?: { stop: () => number[] } }
+      const ctx = new AudioContext()
+      const analyser = ctx.createAnalyser()
+      analyser.fftSize = 512
+      analyser.smoothingTimeConstant = 0
+      const bins = new Float32Array(analyser.frequencyBinCount)
+      const onsets: number[] = []
+      let stream: MediaStream | null = null
+      let source: MediaStreamAudioSourceNode | null = null
+      let quietSince = performance.now()
+      let on = false
+      const timer = setInterval(() => {
+        const el = document.querySelector(selector) as HTMLMediaElement | null
+        const now = (el?.srcObject as MediaStream | null) ?? null
+        if (now !== stream) {
+          source?.disconnect()
+          source = now && now.getAudioTracks().length ? ctx.createMediaStreamSource(now) : null
+          source?.connect(analyser)
+          stream = now
+        }
+        if (!source) return
+        analyser.getFloatFrequencyData(bins)
+        const b = Math.round((hz * analyser.fftSize) / ctx.sampleRate)
+        const loud = Math.max(bins[b - 1] ?? -200, bins[b] ?? -200, bins[b + 1] ?? -200) > -60
+        const t = performance.now()
+        if (loud && !on && t - quietSince > 500) onsets.push(performance.timeOrigin + t)
+        if (loud) on = true
+        else if (on) {
+          on = false
+          quietSince = t
+        }
+      }, 4)
+      void ctx.resume()
+      w.__onsets = {
+        stop: () => {
+          clearInterval(timer)
+          void ctx.close()
+          return onsets
+        }
+      }
+    },
+    { selector: CONFERENCE_AUDIO, hz }
+  )
+}
+
+const stopOnsets = (page: Page) => page.evaluate(() => (window as unknown as { __onsets: { stop: () => number[] } }).__onsets.stop())
+
+/** For each onset at the mixer, the first at the listener within 600 ms after it. */
+function pairDelays(atMixer: number[], atListener: number[]): number[] {
+  const out: number[] = []
+  for (const t of atMixer) {
+    const next = atListener.find((u) => u >= t && u - t < 600)
+    if (next !== undefined) out.push(next - t)
+  }
+  return out
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { max: { type: 'string' }, handoffs: { type: 'string' }, crashes: { type: 'string' }, 'cpu-seconds': { type: 'string' } }, strict: true })
+  const max = Math.min(10, Math.max(3, Number(values.max ?? 10)))
+  const handoffs = Number(values.handoffs ?? 5)
+  const crashes = Math.min(Number(values.crashes ?? 2), max - 3)
+  const cpuSeconds = Number(values['cpu-seconds'] ?? 5)
+  const lab = await Lab.create(8)
+  const growth: Array<{ members: number; mixerCpuPct: number; memberCpuPct: number; addedLatencyMs: ReturnType<typeof summary>; delays: number[] }> = []
+  const planned: number[] = []
+  const crashed: number[] = []
+  try {
+    const people: ConferenceMember[] = []
+    for (let i = 0; i < max; i++) {
+      const name = `m${i}`
+      const wav = join(await lab.tempDir(), `${name}.wav`)
+      // m1 talks in beeps (latency); everyone else holds a tone.
+      await writeWav(wav, toneOf(i), i === 1)
+      people.push(await startConferenceMember(lab, name, toneOf(i), wav))
+      log(`started ${name} (${toneOf(i)} Hz${i === 1 ? ', beeps' : ''})`)
+    }
+    const [first, second] = people as [ConferenceMember, ConferenceMember]
+    await first.page.getByTestId('nav-dial').click()
+    await first.page.getByTestId('dial-input').fill(second.aor)
+    await first.page.getByTestId('dial-call').click()
+    await answerIncoming(second)
+    await first.page.getByTestId('call-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 20_000 })
+    const inConference = [first, second]
+    for (let n = 3; n <= max; n++) {
+      const joining = people[n - 1]!
+      const { mixer: mixerAor } = await conferencePanel(first.page)
+      const inviter = mixerAor ? inConference.find((x) => x.aor === mixerAor)! : first
+      if (n === 3) {
+        await first.page.getByTestId('call-add-input').fill(joining.aor)
+        await first.page.getByTestId('call-add').click()
+      } else {
+        await inviter.page.getByTestId('conference-add-input').fill(joining.aor)
+        await inviter.page.getByTestId('conference-add').click()
+      }
+      await answerIncoming(joining)
+      inConference.push(joining)
+      const mixer = await rosterSettles(inConference, `roster of ${n}`, 90_000)
+      const mixerMember = inConference.find((x) => x.aor === mixer)!
+      const listener = inConference.find((x) => x !== mixerMember && x !== second)!
+      await new Promise((r) => setTimeout(r, 2000))
+
+      const pids = [browserPid(mixerMember), browserPid(listener)]
+      const before = pids.map(treeCpuSeconds)
+      const t0 = Date.now()
+      await new Promise((r) => setTimeout(r, cpuSeconds * 1000))
+      const wall = (Date.now() - t0) / 1000
+      const [mixerCpuPct, memberCpuPct] = pids.map((pid, i) => Math.round(((treeCpuSeconds(pid) - before[i]!) / wall) * 1000) / 10) as [number, number]
+
+      let delays: number[] = []
+      if (mixerMember !== second) {
+        await Promise.all([startOnsets(mixerMember.page, second.hz), startOnsets(listener.page, second.hz)])
+        await new Promise((r) => setTimeout(r, 10_000))
+        const [atMixer, atListener] = await Promise.all([stopOnsets(mixerMember.page), stopOnsets(listener.page)])
+        delays = pairDelays(atMixer, atListener)
+      }
+      const addedLatencyMs = summary(delays)
+      growth.push({ members: n, mixerCpuPct, memberCpuPct, addedLatencyMs, delays: delays.map((d) => Math.round(d)) })
+      log(`${n} members: mixer ${mixerMember.name} CPU ${mixerCpuPct} % (a member: ${memberCpuPct} %), added latency p50 ${addedLatencyMs.p50} ms (${delays.length} beeps)`)
+    }
+    // The talker beeps; everyone else must still hear everyone else.
+    await everyoneHearsTheOthers(
+      inConference.filter((x) => x !== second),
+      'full conference'
+    ).catch((err: unknown) => log(`hearing check at full size: ${(err as Error).message}`))
+
+    for (let r = 0; r < handoffs; r++) {
+      const { mixer: mixerAor } = await conferencePanel(first.page)
+      const live = inConference.filter((x) => x.alive)
+      const mixer = live.find((x) => x.aor === mixerAor) ?? live.find((x) => x.aor === mixerAor)!
+      const listener = live.find((x) => x !== mixer && x !== second)!
+      const talker = live.find((x) => x !== mixer && x !== second && x !== listener)!
+      await startGapWatch(listener.page, CONFERENCE_AUDIO, talker.hz, -70)
+      await mixer.page.getByTestId('conference-leave').click()
+      mixer.alive = false
+      await rosterSettles(
+        live.filter((x) => x !== mixer),
+        `roster after planned handoff ${r}`,
+        90_000
+      )
+      await new Promise((res) => setTimeout(res, 1500))
+      const gap = await stopGapWatch(listener.page)
+      planned.push(Math.round(gap))
+      log(`planned handoff ${r}: ${mixer.name} left, gap at ${listener.name} ${Math.round(gap)} ms`)
+      // Invited back by a member, so the next round has the same size.
+      await mixer.page.getByTestId('call-state').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {})
+      await listener.page.getByTestId('conference-add-input').fill(mixer.aor)
+      await listener.page.getByTestId('conference-add').click()
+      await answerIncoming(mixer)
+      mixer.alive = true
+      await rosterSettles(
+        inConference.filter((x) => x.alive),
+        `roster after ${mixer.name} came back`,
+        90_000
+      )
+    }
+
+    for (let r = 0; r < crashes; r++) {
+      const live = inConference.filter((x) => x.alive)
+      const { mixer: mixerAor } = await conferencePanel(live[0]!.page)
+      const mixer = live.find((x) => x.aor === mixerAor)!
+      const listener = live.find((x) => x !== mixer && x !== second)!
+      const talker = live.find((x) => x !== mixer && x !== second && x !== listener)!
+      await startGapWatch(listener.page, CONFERENCE_AUDIO, talker.hz, -70)
+      await killMember(mixer)
+      await rosterSettles(
+        inConference.filter((x) => x.alive),
+        `roster after crash ${r}`,
+        90_000
+      )
+      await new Promise((res) => setTimeout(res, 1500))
+      const gap = await stopGapWatch(listener.page)
+      crashed.push(Math.round(gap))
+      log(`crash handoff ${r}: ${mixer.name} killed, gap at ${listener.name} ${Math.round(gap)} ms`)
+    }
+  } finally {
+    await lab.destroy()
+  }
+  const result = {
+    benchmark: 'conference',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, chromium: execFileSync('/usr/bin/chromium', ['--version']).toString().trim() },
+    params: { max, handoffs, crashes, cpuSeconds, beepMs: BEEP_MS },
+    growth,
+    handoffGapMs: { planned: summary(planned), crash: summary(crashed), samples: { planned, crash: crashed } }
+  }
+  await mkdir(RESULTS_DIR, { recursive: true })
+  await writeFile(join(RESULTS_DIR, 'conference-latest.json'), JSON.stringify(result, null, 2) + '\n')
+  log(JSON.stringify({ growth: growth.map(({ delays: _d, ...g }) => g), handoffGapMs: result.handoffGapMs }, null, 2))
+}
+
+await main()
