@@ -81,7 +81,8 @@ function startOnsets(page: Page, hz: number): Promise<void> {
       const w = window as unknown as { __onsets?: { stop: () => number[] } }
       const ctx = new AudioContext()
       const analyser = ctx.createAnalyser()
-      analyser.fftSize = 512
+      // 23 Hz bins: the other members' tones (230 Hz away) stay out of the beep's bin.
+      analyser.fftSize = 2048
       analyser.smoothingTimeConstant = 0
       const bins = new Float32Array(analyser.frequencyBinCount)
       const onsets: number[] = []

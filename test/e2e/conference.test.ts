@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { Lab } from '../helpers/overlay.js'
-import { startGapWatch, stopGapWatch, writeToneWav } from '../helpers/browser.js'
+import { eventually, playedLevels, startGapWatch, stopGapWatch, writeToneWav } from '../helpers/browser.js'
 import {
   CONFERENCE_AUDIO,
   answerIncoming,
@@ -77,6 +77,31 @@ test('a fifth member invited by a member (not the mixer) joins and hears everyon
   await answerIncoming(eve)
   await rosterSettles(live(), 'roster of five')
   await everyoneHearsTheOthers(live(), 'five members')
+})
+
+test('the roster shows who speaks; a member who mutes leaves every mix and shows muted to all', async () => {
+  const people = live()
+  const { mixer } = await conferencePanel(people[0]!.page)
+  const quiet = people.find((x) => x.aor !== mixer)!
+  const speakingAt = (x: ConferenceMember) => x.page.locator(`[data-testid="conference-member"][data-aor="${quiet.aor}"]`).getAttribute('data-speaking')
+  const mutedAt = (x: ConferenceMember) => x.page.locator(`[data-testid="conference-member"][data-aor="${quiet.aor}"]`).getAttribute('data-muted')
+  const others = people.filter((x) => x !== quiet)
+  await eventually(() => Promise.all(others.map(speakingAt)), (v) => v.every((s) => s === 'true'), `${quiet.name} speaking, as the others see it`)
+
+  await quiet.page.getByTestId('conference-mute').click()
+  await eventually(() => Promise.all(others.map(mutedAt)), (v) => v.every((s) => s === 'true'), `${quiet.name} muted, as the others see it`)
+  await eventually(() => Promise.all(others.map(speakingAt)), (v) => v.every((s) => s === 'false'), `${quiet.name} quiet once muted`)
+  for (const x of others) {
+    await eventually(
+      () => playedLevels(x.page, CONFERENCE_AUDIO, [quiet.hz, x === others[0] ? others[1]!.hz : others[0]!.hz]),
+      (l) => l !== null && l[1]! - l[0]! >= 15,
+      `${x.name} no longer hears ${quiet.name} (dB at ${quiet.hz} Hz and at another member's tone)`,
+      15_000
+    )
+  }
+  await quiet.page.getByTestId('conference-mute').click()
+  await eventually(() => Promise.all(others.map(mutedAt)), (v) => v.every((s) => s === 'false'), `${quiet.name} unmuted`)
+  await everyoneHearsTheOthers(people, 'after unmuting')
 })
 
 test('the mixer hangs up: the others elect the same successor and keep hearing each other', async (t) => {

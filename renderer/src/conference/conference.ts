@@ -1,7 +1,7 @@
 import type * as JsSIP from 'jssip'
 import type { RTCSession } from 'jssip/lib/RTCSession'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
-import { watchMedia } from './media-watch.js'
+import { probeDialog, watchMedia, type MediaWatch } from './media-watch.js'
 import { MixerGraph, SELF } from './mixer-graph.js'
 import {
   CONFERENCE_HEADER,
@@ -55,7 +55,7 @@ interface Leg {
   aor: string
   session: RTCSession
   connected: boolean
-  stopWatch: (() => void) | null
+  watch: MediaWatch | null
 }
 
 /** A capacity for a member that has not reported one yet: average, so it neither wins nor loses. */
@@ -64,6 +64,10 @@ const UNKNOWN_CAPACITY: Capacity = { score: 0.5, supernode: false, capable: true
 const HANDOFF_GRACE_MS = 8000
 /** How long a planned move keeps playing the old mix while the new one fills up. */
 const SWITCH_WAIT_MS = 3000
+/** On the BYE a member sends its old mixer after moving: where the conference is now. */
+const MOVED_HEADER = 'X-Parley-Conference-Moved'
+/** Redirects a move follows (a member sends the mover on to its mixer). */
+const MAX_REDIRECTS = 3
 /** How long a new mixer waits for the old roster's members before dropping them. */
 const JOIN_GRACE_MS = 10_000
 const SPEAKING_POLL_MS = 400
@@ -177,7 +181,11 @@ export class Conference {
     const header = parseConferenceHeader(e.request.getHeader(CONFERENCE_HEADER) as string | undefined)
     if (!header || header.id !== this.roster.conference) return false
     if (!header.handoff || this.memberCount() >= MAX_MEMBERS) session.terminate({ status_code: 486, reason_phrase: 'Busy Here' })
-    else this.acceptMover(session)
+    else if (this.shouldMix()) this.acceptMover(session)
+    else {
+      // Our mixer is alive: one conference, one mixer — send the mover there.
+      session.terminate({ status_code: 302, reason_phrase: 'Moved Temporarily', extraHeaders: [`Contact: <${this.roster.mixer}>`] })
+    }
     return true
   }
 
@@ -246,6 +254,19 @@ export class Conference {
     this.legJoined(leg, name)
   }
 
+  /**
+   * A member moves to us: do we mix? Yes if we do already, if the roster names us
+   * successor, or if our own mixer has gone quiet (it died and the mover noticed
+   * first). A member whose mixer is plainly alive redirects the mover to it, so
+   * diverging views of who died merge back into one conference.
+   */
+  private shouldMix(): boolean {
+    if (this.role === 'mixer') return true
+    if (this.roster.state === 'handoff' && this.roster.successor === this.host.self.aor) return true
+    const leg = this.legs.get(this.roster.mixer)
+    return !leg?.connected || (leg.watch?.silentFor() ?? 0) > 1000
+  }
+
   /** A member moving to us after a handoff: answer with their mix. */
   private acceptMover(session: RTCSession): void {
     if (this.role === 'member') this.becomeMixer()
@@ -260,13 +281,16 @@ export class Conference {
   /** This member is the successor: mix from now on, for the members the last roster named. */
   private becomeMixer(): void {
     const oldMixer = this.roster.mixer
+    const oldRoster = this.roster.members
     // Planned: the old mixer still mixes for those not yet moved, our voice included; keep
     // our dialog with it until they have. Lost: nothing to keep.
     const planned = this.roster.state === 'handoff'
     for (const leg of [...this.legs.values()]) {
-      if (!planned) this.dropLeg(leg, true)
-      else {
-        leg.stopWatch?.()
+      if (!planned) {
+        this.dropLeg(leg, false)
+        hangUp(leg.session, [`${MOVED_HEADER}: ${this.host.self.aor}`])
+      } else {
+        leg.watch?.stop()
         leg.connected = false
         this.legs.delete(leg.aor)
         this.retiring.push(leg)
@@ -292,14 +316,29 @@ export class Conference {
     this.changed()
     // Whoever has not arrived by then is gone too.
     this.timers.push(setTimeout(() => this.retire(), SWITCH_WAIT_MS))
+    const previous = candidatesOf(this.roster.members, oldRoster)
     this.timers.push(
       setTimeout(() => {
+        if (this.ended || this.role !== 'mixer') return
         this.handoff = false
         for (const aor of expected) if (!this.legs.has(aor)) this.graph?.removeMember(aor)
         this.expected.clear()
+        // Nobody came: they chose another successor (they saw other members die). Join them.
+        if (expected.length && this.legs.size === 0) return this.rejoin(previous)
         this.changed()
       }, JOIN_GRACE_MS)
     )
+  }
+
+  /** A mixer nobody is with any more rejoins the conference where its members went. */
+  private rejoin(candidates: RosterMember[], to?: string): void {
+    this.stopMixing()
+    this.role = 'member'
+    this.excluded.add(this.host.self.aor)
+    const next = to ?? electMixer(candidates, this.excluded)
+    if (!next) return this.end()
+    this.roster = { ...this.roster, mixer: next, members: candidates, state: 'active', successor: null }
+    this.moveTo(next)
   }
 
   /** The handoff is through (or took too long): hang up on the old mixer. */
@@ -320,7 +359,7 @@ export class Conference {
       this.roster.members.push({ aor: leg.aor, name, muted: false, speaking: false, ...UNKNOWN_CAPACITY })
     }
     const pc = leg.session.connection
-    if (pc) leg.stopWatch = watchMedia(pc, () => this.dropLeg(leg, true))
+    if (pc) this.watchLeg(leg, pc, () => this.dropLeg(leg, true))
     if (this.expectedArrived()) {
       this.handoff = false
       this.retire()
@@ -356,7 +395,7 @@ export class Conference {
         // The members are moving too; each hangs up on us once it has; the stragglers later.
         const leftover = [...this.legs.values()]
         this.legs.clear()
-        for (const leg of leftover) leg.stopWatch?.()
+        for (const leg of leftover) leg.watch?.stop()
         this.timers.push(setTimeout(() => leftover.forEach((leg) => hangUp(leg.session)), HANDOFF_GRACE_MS))
         this.stopMixing()
         this.role = 'member'
@@ -427,7 +466,7 @@ export class Conference {
     const pc = session.connection
     const remote = pc?.getReceivers().find((r) => r.track.kind === 'audio')?.track
     if (remote) this.audio.srcObject = new MediaStream([remote])
-    if (pc) leg.stopWatch = watchMedia(pc, () => this.lostMixer(leg))
+    if (pc) this.watchLeg(leg, pc, () => this.lostMixer(leg))
     this.changed()
   }
 
@@ -453,7 +492,9 @@ export class Conference {
   /** The mixer stopped sending, or hung up without handing over: elect its successor from the last roster. */
   private lostMixer(leg: Leg): void {
     if (this.ended || this.role !== 'member' || this.legs.get(leg.aor) !== leg) return
-    this.dropLeg(leg, true)
+    // Kept until we have moved: the BYE then says where to (if it was alive after all, it follows).
+    leg.watch?.stop()
+    leg.connected = false
     this.excluded.add(leg.aor)
     const successor = electMixer(this.roster.members, this.excluded)
     if (!successor) return this.end()
@@ -466,12 +507,12 @@ export class Conference {
    * mixer — after a planned handoff only once the new mix holds everyone (the
    * old mixer still mixes meanwhile), so the move makes no gap.
    */
-  private moveTo(successor: string, planned = false): void {
+  private moveTo(successor: string, planned = false, redirects = 0): void {
     const expected = this.roster.members.filter((m) => m.aor !== this.roster.mixer && m.aor !== this.host.self.aor).map((m) => m.aor)
     this.handoff = true
     // The old mixer's dialog stays up (planned handoff: it still mixes) but its loss no longer counts.
     for (const other of this.legs.values()) {
-      other.stopWatch?.()
+      other.watch?.stop()
       other.connected = false
     }
     this.changed()
@@ -487,22 +528,27 @@ export class Conference {
       const now = () => {
         if (this.switching?.leg === leg) this.switching = null
         if (remote) this.audio.srcObject = new MediaStream([remote])
-        for (const other of old) this.dropLeg(other, true)
+        for (const other of old) {
+          this.dropLeg(other, false)
+          hangUp(other.session, [`${MOVED_HEADER}: ${successor}`])
+        }
         this.changed()
       }
       if (planned && old.length) {
         this.switching = { leg, expected, now }
         this.timers.push(setTimeout(() => this.switching?.leg === leg && now(), SWITCH_WAIT_MS))
       } else now()
-      if (pc) leg.stopWatch = watchMedia(pc, () => this.lostMixer(leg))
+      if (pc) this.watchLeg(leg, pc, () => this.lostMixer(leg))
       this.roster = { ...this.roster, mixer: successor, state: 'active', successor: null }
       this.handoff = true // until the new mixer's first roster
       this.report({ capacity: this.capacity, muted: this.muted, volumes: this.volumes })
       this.changed()
     })
-    session.on('failed', () => {
+    session.on('failed', (ev: { cause?: string; message?: { status_code?: number; getHeader?: (name: string) => string | undefined } }) => {
       if (this.ended || this.legs.get(successor) !== leg) return
       this.legs.delete(successor)
+      const contact = ev.message?.status_code === 302 ? /<([^>]+)>/.exec(ev.message.getHeader?.('Contact') ?? '')?.[1] : undefined
+      if (contact && redirects < MAX_REDIRECTS && contact !== this.host.self.aor) return this.moveTo(contact, planned, redirects + 1)
       this.excluded.add(successor)
       const next = electMixer(this.roster.members, new Set([...this.excluded, this.roster.mixer]))
       if (!next) return this.end()
@@ -543,7 +589,7 @@ export class Conference {
   }
 
   private addLeg(aor: string, session: RTCSession, name: string | null): Leg {
-    const leg: Leg = { aor, session, connected: false, stopWatch: null }
+    const leg: Leg = { aor, session, connected: false, watch: null }
     this.legs.set(aor, leg)
     let gathering: ReturnType<typeof setTimeout> | null = null
     session.on('icecandidate', (ev) => {
@@ -568,13 +614,17 @@ export class Conference {
     session.on('confirmed', () => {
       if (this.role === 'mixer' && this.legs.get(aor) === leg && !leg.connected) this.legJoined(leg, name ?? (session.remote_identity.display_name || null))
     })
-    const gone = (ev: { cause?: string }) => {
+    const gone = (ev: { cause?: string; message?: { getHeader?: (name: string) => string | undefined } }) => {
       if (gathering) clearTimeout(gathering)
       if (this.legs.get(aor) !== leg) return
       if (this.role === 'mixer') {
         if (!leg.connected && session.direction === 'outgoing') this.setNotice(`${aor} did not join (${ev.cause ?? 'no answer'})`)
+        const movedTo = ev.message?.getHeader?.(MOVED_HEADER)?.trim()
+        const members = this.roster.members
         this.dropLeg(leg, false)
         if (this.roster.state === 'handoff' && this.legs.size === 0) this.end()
+        // Our members thought us dead and moved on: follow them, one conference stays one.
+        else if (movedTo && movedTo !== this.host.self.aor && this.legs.size === 0) this.rejoin(members, movedTo)
       } else if (leg.connected) this.lostMixer(leg)
     }
     session.on('ended', gone)
@@ -583,13 +633,27 @@ export class Conference {
   }
 
   private dropLeg(leg: Leg, hangUpToo: boolean): void {
-    leg.stopWatch?.()
+    leg.watch?.stop()
     if (this.legs.get(leg.aor) === leg) this.legs.delete(leg.aor)
     if (hangUpToo) hangUp(leg.session)
     if (this.role === 'mixer') {
       this.graph?.removeMember(leg.aor)
       this.broadcast()
     }
+  }
+
+  /**
+   * Watch a leg's media; when it goes quiet, ask the far end over SIP before
+   * giving up on it (an overloaded machine stalls media, a dead one answers nothing).
+   */
+  private watchLeg(leg: Leg, pc: RTCPeerConnection, lost: () => void): void {
+    leg.watch = watchMedia(pc, () => {
+      void probeDialog(leg.session as unknown as Parameters<typeof probeDialog>[0]).then((alive) => {
+        if (this.ended || this.legs.get(leg.aor) !== leg || !leg.connected) return
+        if (alive) this.watchLeg(leg, pc, lost)
+        else lost()
+      })
+    })
   }
 
   private setNotice(notice: string): void {
@@ -606,7 +670,7 @@ export class Conference {
     this.ended = true
     for (const t of this.timers) clearTimeout(t)
     for (const leg of [...this.legs.values()]) {
-      leg.stopWatch?.()
+      leg.watch?.stop()
       hangUp(leg.session)
     }
     this.legs.clear()
@@ -618,10 +682,17 @@ export class Conference {
   }
 }
 
-function hangUp(session: RTCSession): void {
+/** Everyone but oneself from the mixer's last roster and the one before it: who might be mixing now. */
+function candidatesOf(now: RosterMember[], before: RosterMember[]): RosterMember[] {
+  const all = new Map(before.map((m) => [m.aor, m]))
+  for (const m of now) all.set(m.aor, m)
+  return [...all.values()]
+}
+
+function hangUp(session: RTCSession, extraHeaders: string[] = []): void {
   if (session.isEnded()) return
   try {
-    session.terminate()
+    session.terminate({ extraHeaders })
   } catch {
     // ended meanwhile
   }

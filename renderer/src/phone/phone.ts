@@ -5,7 +5,7 @@ import type { Socket } from 'jssip/lib/Socket'
 import type { RTCSessionEvent } from 'jssip/lib/UA'
 import type { CallRecord } from '../../../app/api/contract.js'
 import { Conference, type ConferenceHost, type ConferenceView, type InfoEvent } from '../conference/conference.js'
-import { ROSTER_CONTENT_TYPE, decodeRoster, type Capacity } from '../conference/roster.js'
+import { CONFERENCE_HEADER, ROSTER_CONTENT_TYPE, decodeRoster, parseConferenceHeader, type Capacity } from '../conference/roster.js'
 import { buildCallRecord } from './call-record.js'
 import { CallRelays, type CallRelayView, type RelayService } from './call-relays.js'
 import type { AudioDevices } from './devices.js'
@@ -358,6 +358,11 @@ export class Phone {
   private onNewSession(e: RTCSessionEvent): void {
     if (this.conference?.claim(e)) return
     const session = e.session
+    // A move to a new mixer of a conference we are not in (any more): not a call to ring.
+    if (e.originator === 'remote' && parseConferenceHeader(e.request.getHeader(CONFERENCE_HEADER) as string | undefined)?.handoff) {
+      session.terminate({ status_code: 481, reason_phrase: 'Call/Transaction Does Not Exist' })
+      return
+    }
     const incoming = e.originator === 'remote'
     const uri = session.remote_identity.uri
     const view: CallView = {
