@@ -9,9 +9,11 @@
  *     a second; the time from the mixer's page hearing a beep (after its mixing
  *     graph) to a member's page hearing it (after encode, the network, the jitter
  *     buffer and decode) is what going through a mixer adds to a direct call.
- * Then, at full size, --handoffs planned handoffs (the mixer leaves and is invited
- * back) and --crashes crash handoffs (the mixer's browser and peer SIGKILLed): the
- * longest gap in a continuous tone at a listening member.
+ * At 5 members, --handoffs planned handoffs (the mixer leaves and is invited back)
+ * and --crashes crash handoffs (the mixer's browser and peer SIGKILLed, a new member
+ * takes its place): the longest gap in a continuous tone at a listening member.
+ * Then on to --max; every page has its own Chromium on this one machine, so the
+ * size where the conference no longer settles is recorded (`brokeAt`).
  *
  *   npm run bench:conference -- [--max 10] [--handoffs 5] [--crashes 2] [--cpu-seconds 5]
  *
@@ -30,7 +32,6 @@ import {
   answerIncoming,
   browserPid,
   conferencePanel,
-  everyoneHearsTheOthers,
   killMember,
   rosterSettles,
   startConferenceMember,
@@ -144,15 +145,18 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { max: { type: 'string' }, handoffs: { type: 'string' }, crashes: { type: 'string' }, 'cpu-seconds': { type: 'string' } }, strict: true })
   const max = Math.min(10, Math.max(3, Number(values.max ?? 10)))
   const handoffs = Number(values.handoffs ?? 5)
-  const crashes = Math.min(Number(values.crashes ?? 2), max - 3)
+  const crashes = Number(values.crashes ?? 2)
   const cpuSeconds = Number(values['cpu-seconds'] ?? 5)
   const lab = await Lab.create(8)
   const growth: Array<{ members: number; mixerCpuPct: number; memberCpuPct: number; addedLatencyMs: ReturnType<typeof summary>; delays: number[] }> = []
   const planned: number[] = []
   const crashed: number[] = []
+  /** The size at which the conference no longer settled (every page on one 2-core machine), if any. */
+  let brokeAt: number | null = null
   try {
+    // Members start as the conference grows: at each size only its members' browsers load the machine.
     const people: ConferenceMember[] = []
-    for (let i = 0; i < max; i++) {
+    const start = async (i: number) => {
       const name = `m${i}`
       const wav = join(await lab.tempDir(), `${name}.wav`)
       // m1 talks in beeps (latency); everyone else holds a tone.
@@ -160,6 +164,8 @@ async function main(): Promise<void> {
       people.push(await startConferenceMember(lab, name, toneOf(i), wav))
       log(`started ${name} (${toneOf(i)} Hz${i === 1 ? ', beeps' : ''})`)
     }
+    await start(0)
+    await start(1)
     const [first, second] = people as [ConferenceMember, ConferenceMember]
     await first.page.getByTestId('nav-dial').click()
     await first.page.getByTestId('dial-input').fill(second.aor)
@@ -167,33 +173,39 @@ async function main(): Promise<void> {
     await answerIncoming(second)
     await first.page.getByTestId('call-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 20_000 })
     const inConference = [first, second]
-    for (let n = 3; n <= max; n++) {
-      const joining = people[n - 1]!
-      const { mixer: mixerAor } = await conferencePanel(first.page)
-      const inviter = mixerAor ? inConference.find((x) => x.aor === mixerAor)! : first
+    const live = () => inConference.filter((x) => x.alive)
+    const mixerOf = async () => (await conferencePanel(live()[0]!.page)).mixer
+
+    /** Call one more member in (a new page and peer), from the mixer's page. */
+    const addMember = async (n: number) => {
+      await start(people.length)
+      const joining = people[people.length - 1]!
       if (n === 3) {
         await first.page.getByTestId('call-add-input').fill(joining.aor)
         await first.page.getByTestId('call-add').click()
       } else {
+        const mixerAor = await mixerOf()
+        const inviter = live().find((x) => x.aor === mixerAor) ?? live()[0]!
         await inviter.page.getByTestId('conference-add-input').fill(joining.aor)
         await inviter.page.getByTestId('conference-add').click()
       }
       await answerIncoming(joining)
       inConference.push(joining)
-      const mixer = await rosterSettles(inConference, `roster of ${n}`, 90_000)
-      const mixerMember = inConference.find((x) => x.aor === mixer)!
-      const listener = inConference.find((x) => x !== mixerMember && x !== second)!
-      await new Promise((r) => setTimeout(r, 2000))
+    }
 
+    /** CPU of the mixer's and a member's browser, and the mixer's added latency, at this size. */
+    const measure = async (n: number, mixer: string) => {
+      const mixerMember = live().find((x) => x.aor === mixer)!
+      const listener = live().find((x) => x !== mixerMember && x !== second)!
+      await new Promise((r) => setTimeout(r, 2000))
       const pids = [browserPid(mixerMember), browserPid(listener)]
       const before = pids.map(treeCpuSeconds)
       const t0 = Date.now()
       await new Promise((r) => setTimeout(r, cpuSeconds * 1000))
       const wall = (Date.now() - t0) / 1000
       const [mixerCpuPct, memberCpuPct] = pids.map((pid, i) => Math.round(((treeCpuSeconds(pid) - before[i]!) / wall) * 1000) / 10) as [number, number]
-
       let delays: number[] = []
-      if (mixerMember !== second) {
+      if (mixerMember !== second && second.alive) {
         await Promise.all([startOnsets(mixerMember.page, second.hz), startOnsets(listener.page, second.hz)])
         await new Promise((r) => setTimeout(r, 10_000))
         const [atMixer, atListener] = await Promise.all([stopOnsets(mixerMember.page), stopOnsets(listener.page)])
@@ -203,60 +215,68 @@ async function main(): Promise<void> {
       growth.push({ members: n, mixerCpuPct, memberCpuPct, addedLatencyMs, delays: delays.map((d) => Math.round(d)) })
       log(`${n} members: mixer ${mixerMember.name} CPU ${mixerCpuPct} % (a member: ${memberCpuPct} %), added latency p50 ${addedLatencyMs.p50} ms (${delays.length} beeps)`)
     }
-    // The talker beeps; everyone else must still hear everyone else.
-    await everyoneHearsTheOthers(
-      inConference.filter((x) => x !== second),
-      'full conference'
-    ).catch((err: unknown) => log(`hearing check at full size: ${(err as Error).message}`))
+
+    // Handoffs at HANDOFF_SIZE members (what this machine carries comfortably), then growth to max.
+    const handoffSize = Math.min(max, 5)
+    for (let n = 3; n <= handoffSize; n++) {
+      await addMember(n)
+      await measure(n, await rosterSettles(live(), `roster of ${n}`, 90_000))
+    }
+
+    /** A listener and a talker (holding a tone) other than the mixer. */
+    const pick = (mixer: ConferenceMember) => {
+      const others = live().filter((x) => x !== mixer && x !== second)
+      return { listener: others[0]!, talker: others[1]! }
+    }
 
     for (let r = 0; r < handoffs; r++) {
-      const { mixer: mixerAor } = await conferencePanel(first.page)
-      const live = inConference.filter((x) => x.alive)
-      const mixer = live.find((x) => x.aor === mixerAor) ?? live.find((x) => x.aor === mixerAor)!
-      const listener = live.find((x) => x !== mixer && x !== second)!
-      const talker = live.find((x) => x !== mixer && x !== second && x !== listener)!
+      const mixerAor = await mixerOf()
+      const mixer = live().find((x) => x.aor === mixerAor)!
+      const { listener, talker } = pick(mixer)
       await startGapWatch(listener.page, CONFERENCE_AUDIO, talker.hz, -70)
       await mixer.page.getByTestId('conference-leave').click()
       mixer.alive = false
-      await rosterSettles(
-        live.filter((x) => x !== mixer),
-        `roster after planned handoff ${r}`,
-        90_000
-      )
+      await rosterSettles(live(), `roster after planned handoff ${r}`, 90_000)
       await new Promise((res) => setTimeout(res, 1500))
-      const gap = await stopGapWatch(listener.page)
-      planned.push(Math.round(gap))
-      log(`planned handoff ${r}: ${mixer.name} left, gap at ${listener.name} ${Math.round(gap)} ms`)
+      const gap = Math.round(await stopGapWatch(listener.page))
+      planned.push(gap)
+      log(`planned handoff ${r}: ${mixer.name} left, gap at ${listener.name} ${gap} ms`)
       // Invited back by a member, so the next round has the same size.
-      await mixer.page.getByTestId('call-state').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {})
+      await mixer.page.getByTestId('conference-panel').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {})
       await listener.page.getByTestId('conference-add-input').fill(mixer.aor)
       await listener.page.getByTestId('conference-add').click()
       await answerIncoming(mixer)
       mixer.alive = true
-      await rosterSettles(
-        inConference.filter((x) => x.alive),
-        `roster after ${mixer.name} came back`,
-        90_000
-      )
+      await rosterSettles(live(), `roster after ${mixer.name} came back`, 90_000)
     }
 
     for (let r = 0; r < crashes; r++) {
-      const live = inConference.filter((x) => x.alive)
-      const { mixer: mixerAor } = await conferencePanel(live[0]!.page)
-      const mixer = live.find((x) => x.aor === mixerAor)!
-      const listener = live.find((x) => x !== mixer && x !== second)!
-      const talker = live.find((x) => x !== mixer && x !== second && x !== listener)!
+      const mixerAor = await mixerOf()
+      const mixer = live().find((x) => x.aor === mixerAor)!
+      const { listener, talker } = pick(mixer)
       await startGapWatch(listener.page, CONFERENCE_AUDIO, talker.hz, -70)
       await killMember(mixer)
-      await rosterSettles(
-        inConference.filter((x) => x.alive),
-        `roster after crash ${r}`,
-        90_000
-      )
+      await rosterSettles(live(), `roster after crash ${r}`, 90_000)
       await new Promise((res) => setTimeout(res, 1500))
-      const gap = await stopGapWatch(listener.page)
-      crashed.push(Math.round(gap))
-      log(`crash handoff ${r}: ${mixer.name} killed, gap at ${listener.name} ${Math.round(gap)} ms`)
+      const gap = Math.round(await stopGapWatch(listener.page))
+      crashed.push(gap)
+      log(`crash handoff ${r}: ${mixer.name} killed, gap at ${listener.name} ${gap} ms`)
+      // A new member takes the dead one's place.
+      await addMember(live().length + 1)
+      await rosterSettles(live(), `roster after a new member replaced ${mixer.name}`, 90_000)
+    }
+
+    for (let n = live().length + 1; n <= max; n++) {
+      await addMember(n)
+      let mixer: string
+      try {
+        mixer = await rosterSettles(live(), `roster of ${n}`, 90_000)
+      } catch (err) {
+        brokeAt = n
+        log(`at ${n} members the conference did not settle on this machine: ${(err as Error).message.slice(0, 300)}`)
+        break
+      }
+      await measure(n, mixer)
     }
   } finally {
     await lab.destroy()
@@ -265,8 +285,9 @@ async function main(): Promise<void> {
     benchmark: 'conference',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, chromium: execFileSync('/usr/bin/chromium', ['--version']).toString().trim() },
-    params: { max, handoffs, crashes, cpuSeconds, beepMs: BEEP_MS },
+    params: { max, handoffs, crashes, cpuSeconds, beepMs: BEEP_MS, handoffSize: Math.min(max, 5) },
     growth,
+    brokeAt,
     handoffGapMs: { planned: summary(planned), crash: summary(crashed), samples: { planned, crash: crashed } }
   }
   await mkdir(RESULTS_DIR, { recursive: true })

@@ -64,6 +64,8 @@ const UNKNOWN_CAPACITY: Capacity = { score: 0.5, supernode: false, capable: true
 const HANDOFF_GRACE_MS = 8000
 /** How long a planned move keeps playing the old mix while the new one fills up. */
 const SWITCH_WAIT_MS = 3000
+/** JsSIP's cause for a BYE from the far end (JsSIP.C.causes.BYE). */
+const BYE_CAUSE = 'Terminated'
 /** On the BYE a member sends its old mixer after moving: where the conference is now. */
 const MOVED_HEADER = 'X-Parley-Conference-Moved'
 /** Redirects a move follows (a member sends the mover on to its mixer). */
@@ -614,7 +616,7 @@ export class Conference {
     session.on('confirmed', () => {
       if (this.role === 'mixer' && this.legs.get(aor) === leg && !leg.connected) this.legJoined(leg, name ?? (session.remote_identity.display_name || null))
     })
-    const gone = (ev: { cause?: string; message?: { getHeader?: (name: string) => string | undefined } }) => {
+    const gone = (ev: { originator?: string; cause?: string; message?: { getHeader?: (name: string) => string | undefined } }) => {
       if (gathering) clearTimeout(gathering)
       if (this.legs.get(aor) !== leg) return
       if (this.role === 'mixer') {
@@ -625,6 +627,12 @@ export class Conference {
         if (this.roster.state === 'handoff' && this.legs.size === 0) this.end()
         // Our members thought us dead and moved on: follow them, one conference stays one.
         else if (movedTo && movedTo !== this.host.self.aor && this.legs.size === 0) this.rejoin(members, movedTo)
+      } else if (leg.connected && ev.originator === 'remote' && ev.cause === BYE_CAUSE) {
+        // The mixer hung up on us without a handoff: it is alive and dropped us (it thought us
+        // gone). Ask it to take us back rather than starting a conference of our own.
+        leg.watch?.stop()
+        leg.connected = false
+        this.moveTo(aor)
       } else if (leg.connected) this.lostMixer(leg)
     }
     session.on('ended', gone)

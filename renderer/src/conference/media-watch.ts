@@ -46,7 +46,7 @@ export function watchMedia(pc: RTCPeerConnection, onSuspect: (why: string) => vo
 }
 
 /** How long a dialog probe waits for the far end. */
-export const PROBE_TIMEOUT_MS = 2000
+export const PROBE_TIMEOUT_MS = 3000
 
 /** What proxies (our peers) answer for a far end they cannot reach; anything else came from the far end. */
 const UNREACHABLE = new Set([408, 480, 503, 504])
