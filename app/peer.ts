@@ -92,6 +92,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
 
   static async start(opts: PeerOptions): Promise<Peer> {
     const log = opts.log ?? silentLogger()
+    const startedAt = Date.now()
     const timers = { ...DEFAULT_TIMERS, ...opts.timers }
     const identity = await loadOrCreateIdentity(opts.dataDir, { aor: opts.aor, displayName: opts.displayName })
     if (!identity.aor) throw ParleyError.USAGE('no AOR yet: start once with --aor sip:user@domain')
@@ -156,6 +157,10 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
           overlayLookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'proxy' })).keys,
           flowTo,
           local: (req, flow) => localRequest(req, flow, pager, presence),
+          health: () => {
+            const { role, annoyance } = relays.status()
+            return { role, af: annoyance.af, uptimeS: Math.round((Date.now() - startedAt) / 1000) }
+          },
           log
         }
       )

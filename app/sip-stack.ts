@@ -3,7 +3,7 @@ import { aorHost, type Aor } from './identity/aor.js'
 import { AccountStore } from './registrar/account-store.js'
 import { BindingStore } from './registrar/binding-store.js'
 import { DIGEST_POLICIES, Registrar, type DigestPolicy, type ExpiresPolicy } from './registrar/registrar.js'
-import { SipCore, type LocalHandler } from './sip/sip-core.js'
+import { SipCore, type LocalHandler, type PeerHealth } from './sip/sip-core.js'
 import { TransactionLayer } from './sip/transaction/transaction-layer.js'
 import { DEFAULT_SIP_TIMERS, type SipTimers } from './sip/transaction/timers.js'
 import { LocalAddresses } from './sip/proxy/local-addresses.js'
@@ -52,6 +52,8 @@ export interface SipStackDeps {
   overlayLookup: ((aor: Aor) => Promise<Buffer[]>) | null
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
   local: LocalHandler
+  /** The peer's side of the health OPTIONS answers with (the registrar count is the stack's own). */
+  health?: () => Omit<PeerHealth, 'registrations'>
   log: Logger
 }
 
@@ -126,6 +128,7 @@ export class SipStack {
       registrarDomains: (host) => domains.has(host) || ownDomains().has(host) || (accounts?.realms().has(host) ?? false),
       local: deps.local,
       flowTo: deps.flowTo,
+      health: deps.health && (() => ({ ...deps.health!(), registrations: bindings.aorCount })),
       log
     })
     for (const t of transports) core.attachTransport(t)

@@ -9,6 +9,7 @@ import { formatHuman } from './format.js'
 import { serve } from './serve.js'
 import { runTestnet } from './testnet.js'
 import { accountsCommand } from './accounts.js'
+import { checkCommand } from './check.js'
 import type { SipOptions } from '../sip-stack.js'
 import type { RelayOptions } from '../relay/relay-service.js'
 import type { MailboxOptions } from '../mailbox/mailbox-service.js'
@@ -24,10 +25,13 @@ const USAGE = `usage: parley <command> [options]
         [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
         [--relay-cpu system|own]
         [--relay-max-calls N] [--relay-max-kbps N] [--mailbox-replicas N] [--mailbox-check-ms MS] [--mailbox-repair-ms MS]
+        [--metrics PORT] [--metrics-host IP]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
                                            127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
-                                           (--aor may then be left out: the UI's first-run view chooses it)
+                                           (--aor may then be left out: the UI's first-run view chooses it);
+                                           with --metrics serves Prometheus metrics on 127.0.0.1 and prints
+                                           {"event":"metrics","url":"http://127.0.0.1:PORT/metrics"}
   status [--json]                          role, overlay, connections, registrations
   lookup AOR [--trace] [--json]            public keys announcing AOR (with the DHT path)
   send AOR TEXT [--json]                   send an instant message; prints the final SIP status, or
@@ -41,8 +45,11 @@ const USAGE = `usage: parley <command> [options]
   accounts [list | add AOR (--password PW | --password-file FILE|-) [--username U] [--realm R]
            | remove AOR|USERNAME] [--json]
                                            SIP accounts of phones that register to this peer
+  check HOST[:PORT] [--transport udp|tcp] [--timeout MS] [--warning MS] [--critical MS]
+                                           Nagios plugin: one SIP OPTIONS; prints a status line with
+                                           perfdata; exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
-  Every command but testnet takes --data-dir DIR (default: ${defaultDataDir()}).
+  Every command but testnet and check takes --data-dir DIR (default: ${defaultDataDir()}).
   --log-level trace|debug|info|warn|error|silent sets serve's stderr log.`
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -80,7 +87,9 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'relay-max-kbps': { type: 'string' },
       'mailbox-replicas': { type: 'string' },
       'mailbox-check-ms': { type: 'string' },
-      'mailbox-repair-ms': { type: 'string' }
+      'mailbox-repair-ms': { type: 'string' },
+      metrics: { type: 'string' },
+      'metrics-host': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -109,6 +118,8 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
     io.out(version())
     return 0
   }
+  // A Nagios plugin: its own flags, exit 3 and one stdout line for bad arguments (not 2 on stderr).
+  if (command === 'check') return checkCommand(rest, io.out)
   const spec = COMMANDS[command]
   try {
     if (!spec) throw ParleyError.USAGE(`unknown command ${JSON.stringify(command)} (see parley --help)`)
@@ -139,6 +150,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
         if (aor !== undefined) canonicalAor(aor)
         const logLevel = values['log-level'] as string | undefined
         if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw ParleyError.USAGE(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+        if (values['metrics-host'] !== undefined && values.metrics === undefined) throw ParleyError.USAGE('--metrics-host needs --metrics PORT')
         await serve(
           {
             dataDir,
@@ -155,6 +167,8 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
               ...(values['relay-max-kbps'] !== undefined && { relayMaxKbps: intFlag(values['relay-max-kbps'], 'relay-max-kbps', 4000, 64, 10_000_000) })
             },
             web: values.web === undefined ? undefined : intFlag(values.web, 'web', 0, 0, 65535),
+            metrics: values.metrics === undefined ? undefined : intFlag(values.metrics, 'metrics', 0, 0, 65535),
+            metricsHost: values['metrics-host'] as string | undefined,
             logLevel
           },
           emit

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { PeerOptions } from '../peer.js'
 import { openPeerApi } from '../api/peer-api.js'
@@ -8,6 +9,8 @@ import { controlSocketPath, socketAnswers } from './control-socket.js'
 import { startWebServer, type WebServer } from '../web/web-server.js'
 import { ParleyError } from '../errors.js'
 import type { RelayLimits } from '../api/contract.js'
+import { PeerMetrics } from '../metrics/metrics.js'
+import { startMetricsServer } from '../metrics/metrics-server.js'
 
 export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & {
   logLevel?: string
@@ -17,6 +20,10 @@ export type ServeOptions = Omit<PeerOptions, 'log' | 'timers' | 'limits'> & {
   webRoot?: string
   /** Relay limits from flags: stored as settings, as if set in the UI. */
   relayLimits?: Partial<RelayLimits>
+  /** Serve Prometheus metrics at /metrics on this port (0: any free one); docs/monitoring.md. */
+  metrics?: number
+  /** Where the metrics server listens; default 127.0.0.1. */
+  metricsHost?: string
 }
 
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/renderer/', import.meta.url))
@@ -24,10 +31,11 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/renderer/', im
 /** `parley serve`: a headless peer. One JSON line per event on stdout. */
 export async function serve(opts: ServeOptions, out: (line: object) => void): Promise<void> {
   const log = createLogger(opts.logLevel)
-  const { logLevel: _, web, webRoot = DEFAULT_WEB_ROOT, relayLimits, ...peerOptions } = opts
+  const { logLevel: _, web, webRoot = DEFAULT_WEB_ROOT, relayLimits, metrics, metricsHost, ...peerOptions } = opts
   if (web !== undefined && !existsSync(`${webRoot}/index.html`)) {
     throw ParleyError.USAGE(`the UI is not built (no ${webRoot}/index.html): run npm run build:renderer`)
   }
+  if (metricsHost !== undefined && !isIP(metricsHost)) throw ParleyError.USAGE(`--metrics-host must be an IP address, got ${JSON.stringify(metricsHost)}`)
   // Refuse early, before touching the DHT, if a peer already runs on this data dir.
   if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
   const served = await openPeerApi({ ...peerOptions, log })
@@ -46,6 +54,11 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
       webServer = await startWebServer({ port: web, api, sip: served.sip, staticDir: webRoot, log })
       closers.push(() => webServer!.close())
       out({ event: 'web', url: webServer.url })
+    }
+    if (metrics !== undefined) {
+      const metricsServer = await startMetricsServer({ metrics: new PeerMetrics(session), port: metrics, host: metricsHost, log })
+      closers.push(() => metricsServer.close())
+      out({ event: 'metrics', url: metricsServer.url })
     }
     const announce = () => {
       const peer = session.require()

@@ -48,6 +48,16 @@ export interface OverlayEvents {
   state: [OverlayState]
   /** Every traced lookup, so a UI can draw the ones behind calls and messages. */
   lookup: [{ aor: Aor; reason: LookupReason; keys: Buffer[]; trace: LookupTrace }]
+  /** Every DHT lookup as it ends, traced or not (`topic`: a non-AOR topic such as the relay topic), for metrics. */
+  'lookup-done': [LookupDone]
+}
+
+export interface LookupDone {
+  reason: LookupReason | 'topic'
+  found: number
+  durationMs: number
+  /** The query ended with an error (an empty overlay); its keys may still come from local records. */
+  failed: boolean
 }
 
 const DEFAULT_TIMERS: RegistrationTimers = { refreshMs: 10 * 60_000, retryMs: 5_000 }
@@ -177,13 +187,15 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
 
   /** The public keys announcing `aor`, optionally with every DHT node contacted. */
   async lookup(aor: Aor, opts: { trace?: boolean; reason?: LookupReason } = {}): Promise<LookupResult> {
-    const result = await this.lookupTopic(aorTopic(aor), opts)
+    const result = await this.lookupTopic(aorTopic(aor), { ...opts, reason: opts.reason ?? 'lookup' })
     if (result.trace) this.emit('lookup', { aor, reason: opts.reason ?? 'lookup', keys: result.keys, trace: result.trace })
     return result
   }
 
   /** The public keys announced at any topic (an AOR's, the relay topic). */
-  async lookupTopic(topic: Buffer, opts: { trace?: boolean } = {}): Promise<LookupResult> {
+  async lookupTopic(topic: Buffer, opts: { trace?: boolean; reason?: LookupReason } = {}): Promise<LookupResult> {
+    const startedAt = performance.now()
+    let failed = false
     const query = this.dht.lookup(topic)
     const tracer = opts.trace ? new LookupTracer(query, topic) : null
     const seen = new Map<string, Buffer>()
@@ -197,8 +209,10 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     } catch (err) {
       // An empty overlay has nobody to ask; that is "not found", not a failure.
       this.log.debug({ err: (err as Error).message }, 'lookup query ended with an error')
+      failed = true
     }
     const keys = [...seen.values()]
+    this.emit('lookup-done', { reason: opts.reason ?? 'topic', found: keys.length, durationMs: performance.now() - startedAt, failed })
     if (!tracer) return { keys }
     return { keys, trace: tracer.finish() }
   }

@@ -28,8 +28,22 @@ export interface SipCoreDeps {
   local: LocalHandler
   /** For responses leaving on a peer stream (the next Via names a peer host). */
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  /** The peer's health for OPTIONS addressed to the element itself (monitoring, `parley check`); must be cheap. */
+  health?: () => PeerHealth
   log: Logger
 }
+
+/** What a peer tells an OPTIONS ping about itself: the body of its 200 (`HEALTH_CONTENT_TYPE`). */
+export interface PeerHealth {
+  role: 'client' | 'super-node' | 'stepping-down'
+  /** AORs with a live binding in this peer's registrar. */
+  registrations: number
+  /** The annoyance score af(), 0..1 (docs/relay.md). */
+  af: number
+  uptimeS: number
+}
+
+export const HEALTH_CONTENT_TYPE = 'application/vnd.parley.health+json'
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, PRACK, UPDATE'
 
@@ -41,7 +55,8 @@ export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBS
 export class SipCore {
   readonly proxy: Proxy
   private readonly transports: SipTransport[] = []
-  stats = { requests: 0, responses: 0, rejected: 0, dropped: 0 }
+  /** Counters since start; `invites`: new INVITE transactions (calls and re-INVITEs), proxied or answered here. */
+  stats = { requests: 0, responses: 0, rejected: 0, dropped: 0, invites: 0 }
 
   constructor(private readonly deps: SipCoreDeps) {
     this.proxy = new Proxy({ layer: deps.layer, addresses: deps.addresses, targets: deps.targets, local: deps.local, log: deps.log })
@@ -92,6 +107,7 @@ export class SipCore {
     if (this.deps.layer.full) return this.sendStateless(createResponse(req, 503, 'Overloaded').append('Retry-After', '5'), dest)
 
     const tx = this.deps.layer.createServer(req, dest)
+    if (req.method === 'INVITE') this.stats.invites++
     if (req.method === 'CANCEL') return this.onCancel(req, tx)
     this.preprocessRoute(req)
     const routed = req.getAll('Route').length > 0
@@ -143,7 +159,14 @@ export class SipCore {
 
   private answerHere(req: SipRequest): SipResponse {
     if (req.method === 'OPTIONS') {
-      return createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'application/sdp, text/plain').append('Supported', 'path')
+      const res = createResponse(req, 200).append('Allow', ALLOW).append('Accept', 'application/sdp, text/plain').append('Supported', 'path')
+      // §11.2: an OPTIONS 200 may carry a body; ours is the element's health for monitors.
+      const health = this.deps.health?.()
+      if (health) {
+        res.append('Content-Type', HEALTH_CONTENT_TYPE)
+        res.body = Buffer.from(JSON.stringify(health))
+      }
+      return res
     }
     if (req.method === 'REGISTER') return createResponse(req, 404, 'Not A Registrar Here')
     return createResponse(req, 405).append('Allow', ALLOW)

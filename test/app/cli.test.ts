@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CliProcess, runCli } from '../helpers/cli.js'
+import { CliProcess, runCli, startCliTestnet } from '../helpers/cli.js'
 import { TestUa } from '../helpers/sip-ua.js'
 
 const procs: CliProcess[] = []
@@ -25,11 +25,7 @@ async function serve(aor: string, dataDir?: string) {
 }
 
 before(async () => {
-  const testnet = CliProcess.start(['testnet', '--nodes', '8'])
-  procs.push(testnet)
-  const line = await testnet.waitFor((l) => Array.isArray(l.bootstrap), 'bootstrap line')
-  bootstrap = (line.bootstrap as string[]).join(',')
-  assert.match(bootstrap, /^127\.0\.0\.1:\d+/)
+  bootstrap = await startCliTestnet(procs)
 })
 
 after(async () => {

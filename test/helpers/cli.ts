@@ -55,3 +55,13 @@ export function runCli(args: string[]): Promise<{ code: number; stdout: string; 
     })
   })
 }
+
+/** A `parley testnet` of `nodes` for a test file: resolves with its bootstrap list ("127.0.0.1:PORT,…"); the process joins `procs` to be stopped with the rest. */
+export async function startCliTestnet(procs: CliProcess[], nodes = 8): Promise<string> {
+  const testnet = CliProcess.start(['testnet', '--nodes', String(nodes)])
+  procs.push(testnet)
+  const line = await testnet.waitFor((l) => Array.isArray(l.bootstrap), 'bootstrap line')
+  const bootstrap = (line.bootstrap as string[]).join(',')
+  if (!/^127\.0\.0\.1:\d+/.test(bootstrap)) throw new Error(`testnet bootstrap is not on 127.0.0.1: ${bootstrap}`)
+  return bootstrap
+}
