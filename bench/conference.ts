@@ -156,17 +156,23 @@ async function main(): Promise<void> {
   try {
     // Members start as the conference grows: at each size only its members' browsers load the machine.
     const people: ConferenceMember[] = []
+    // One member talks in beeps (latency: `talker`); everyone else holds a tone. A member
+    // started after the talker was killed takes its place.
+    let talker: ConferenceMember | null = null
     const start = async (i: number) => {
       const name = `m${i}`
       const wav = join(await lab.tempDir(), `${name}.wav`)
-      // m1 talks in beeps (latency); everyone else holds a tone.
-      await writeWav(wav, toneOf(i), i === 1)
-      people.push(await startConferenceMember(lab, name, toneOf(i), wav))
-      log(`started ${name} (${toneOf(i)} Hz${i === 1 ? ', beeps' : ''})`)
+      const beeps = i === 1 || (i > 1 && talker !== null && !talker.alive)
+      await writeWav(wav, toneOf(i), beeps)
+      const member = await startConferenceMember(lab, name, toneOf(i), wav)
+      people.push(member)
+      if (beeps) talker = member
+      log(`started ${name} (${toneOf(i)} Hz${beeps ? ', beeps' : ''})`)
     }
     await start(0)
     await start(1)
     const [first, second] = people as [ConferenceMember, ConferenceMember]
+    const beeper = () => talker!
     await first.page.getByTestId('nav-dial').click()
     await first.page.getByTestId('dial-input').fill(second.aor)
     await first.page.getByTestId('dial-call').click()
@@ -196,7 +202,7 @@ async function main(): Promise<void> {
     /** CPU of the mixer's and a member's browser, and the mixer's added latency, at this size. */
     const measure = async (n: number, mixer: string) => {
       const mixerMember = live().find((x) => x.aor === mixer)!
-      const listener = live().find((x) => x !== mixerMember && x !== second)!
+      const listener = live().find((x) => x !== mixerMember && x !== beeper())!
       await new Promise((r) => setTimeout(r, 2000))
       const pids = [browserPid(mixerMember), browserPid(listener)]
       const before = pids.map(treeCpuSeconds)
@@ -205,8 +211,8 @@ async function main(): Promise<void> {
       const wall = (Date.now() - t0) / 1000
       const [mixerCpuPct, memberCpuPct] = pids.map((pid, i) => Math.round(((treeCpuSeconds(pid) - before[i]!) / wall) * 1000) / 10) as [number, number]
       let delays: number[] = []
-      if (mixerMember !== second && second.alive) {
-        await Promise.all([startOnsets(mixerMember.page, second.hz), startOnsets(listener.page, second.hz)])
+      if (mixerMember !== beeper() && beeper().alive) {
+        await Promise.all([startOnsets(mixerMember.page, beeper().hz), startOnsets(listener.page, beeper().hz)])
         await new Promise((r) => setTimeout(r, 10_000))
         const [atMixer, atListener] = await Promise.all([stopOnsets(mixerMember.page), stopOnsets(listener.page)])
         delays = pairDelays(atMixer, atListener)
@@ -225,7 +231,7 @@ async function main(): Promise<void> {
 
     /** A listener and a talker (holding a tone) other than the mixer. */
     const pick = (mixer: ConferenceMember) => {
-      const others = live().filter((x) => x !== mixer && x !== second)
+      const others = live().filter((x) => x !== mixer && x !== beeper())
       return { listener: others[0]!, talker: others[1]! }
     }
 
