@@ -25,6 +25,7 @@ import { WebSocket } from 'ws'
 import { Lab } from '../test/helpers/overlay.js'
 import { CliProcess } from '../test/helpers/cli.js'
 import { EVALUATE_SHIM, launchChromium } from '../test/helpers/browser.js'
+import { summary } from './summary.js'
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results')
 
@@ -135,13 +136,6 @@ async function plainWebRtcCall(a: Page, b: Page): Promise<number> {
   }, answer)
   await b.evaluate(() => (window as unknown as { __plain?: RTCPeerConnection }).__plain?.close())
   return ms
-}
-
-function summary(values: number[]): { n: number; p50: number; p95: number; mean: number; min: number; max: number } {
-  const s = [...values].sort((x, y) => x - y)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
-  const round = (v: number) => Math.round(v * 10) / 10
-  return { n: s.length, p50: round(at(0.5)), p95: round(at(0.95)), mean: round(s.reduce((x, y) => x + y, 0) / (s.length || 1)), min: round(s[0] ?? NaN), max: round(s[s.length - 1] ?? NaN) }
 }
 
 async function main(): Promise<void> {

@@ -26,7 +26,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
-import { startGapWatch, stopGapWatch } from '../test/helpers/browser.js'
+import { startGapWatch, stopGapWatch, writeToneWav } from '../test/helpers/browser.js'
 import {
   CONFERENCE_AUDIO,
   answerIncoming,
@@ -39,41 +39,12 @@ import {
   type ConferenceMember
 } from '../test/helpers/conference.js'
 import { Lab } from '../test/helpers/overlay.js'
+import { summary } from './summary.js'
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results')
 /** Tones 230 Hz apart from 410 Hz: no low harmonic of one falls within the analyser's ±12 Hz of another. */
 const toneOf = (i: number) => 410 + 230 * i
 const BEEP_MS = 120
-
-function summary(values: number[]): { n: number; p50: number; p95: number; mean: number; min: number; max: number } {
-  const s = [...values].sort((x, y) => x - y)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
-  const round = (v: number) => Math.round(v * 10) / 10
-  return { n: s.length, p50: round(at(0.5)), p95: round(at(0.95)), mean: round(s.reduce((x, y) => x + y, 0) / (s.length || 1)), min: round(s[0] ?? NaN), max: round(s[s.length - 1] ?? NaN) }
-}
-
-/** A mono WAV: `hz` for BEEP_MS at the start of every second (the talker), or all the time. */
-async function writeWav(path: string, hz: number, beeps: boolean, seconds = 10, rate = 48_000): Promise<void> {
-  const samples = seconds * rate
-  const buf = Buffer.alloc(44 + samples * 2)
-  buf.write('RIFF', 0)
-  buf.writeUInt32LE(36 + samples * 2, 4)
-  buf.write('WAVEfmt ', 8)
-  buf.writeUInt32LE(16, 16)
-  buf.writeUInt16LE(1, 20)
-  buf.writeUInt16LE(1, 22)
-  buf.writeUInt32LE(rate, 24)
-  buf.writeUInt32LE(rate * 2, 28)
-  buf.writeUInt16LE(2, 32)
-  buf.writeUInt16LE(16, 34)
-  buf.write('data', 36)
-  buf.writeUInt32LE(samples * 2, 40)
-  for (let i = 0; i < samples; i++) {
-    const on = !beeps || i % rate < (BEEP_MS * rate) / 1000
-    buf.writeInt16LE(on ? Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12_000) : 0, 44 + i * 2)
-  }
-  await writeFile(path, buf)
-}
 
 /** Start noting, in the page, the wall-clock times the tone `hz` starts in what the conference plays. */
 function startOnsets(page: Page, hz: number): Promise<void> {
@@ -163,7 +134,7 @@ async function main(): Promise<void> {
       const name = `m${i}`
       const wav = join(await lab.tempDir(), `${name}.wav`)
       const beeps = i === 1 || (i > 1 && talker !== null && !talker.alive)
-      await writeWav(wav, toneOf(i), beeps)
+      await writeToneWav(wav, toneOf(i), 10, 48_000, beeps ? BEEP_MS : undefined)
       const member = await startConferenceMember(lab, name, toneOf(i), wav)
       people.push(member)
       if (beeps) talker = member

@@ -151,8 +151,11 @@ export function receivedTelephoneEvents(page: Page): Promise<number[]> {
   })
 }
 
-/** A mono 16-bit PCM WAV of a sine tone, for Chromium's fake microphone. */
-export async function writeToneWav(path: string, hz: number, seconds = 4, rate = 48_000): Promise<void> {
+/**
+ * A mono 16-bit PCM WAV of a sine tone, for Chromium's fake microphone. With
+ * `beepMs`, the tone sounds only for that long at the start of every second.
+ */
+export async function writeToneWav(path: string, hz: number, seconds = 4, rate = 48_000, beepMs?: number): Promise<void> {
   const samples = seconds * rate
   const buf = Buffer.alloc(44 + samples * 2)
   buf.write('RIFF', 0)
@@ -167,7 +170,10 @@ export async function writeToneWav(path: string, hz: number, seconds = 4, rate =
   buf.writeUInt16LE(16, 34)
   buf.write('data', 36)
   buf.writeUInt32LE(samples * 2, 40)
-  for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12_000), 44 + i * 2)
+  for (let i = 0; i < samples; i++) {
+    const on = beepMs === undefined || i % rate < (beepMs * rate) / 1000
+    buf.writeInt16LE(on ? Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12_000) : 0, 44 + i * 2)
+  }
   await writeFile(path, buf)
 }
 
