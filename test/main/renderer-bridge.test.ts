@@ -85,31 +85,26 @@ function sipClient(parley: ParleyBridge): SipClient {
   return { conn, opened: openedP, closed: closedP, next: () => new Promise((r) => (messages.length ? r(messages.shift()!) : waiting.push(r))) }
 }
 
-function register(): string {
-  const m = new SipRequest('REGISTER', 'sip:example.org')
+/** A request from the page's UA over the bridge (Via WS, as JsSIP writes it), with `extra` headers before Content-Length. */
+function request(method: string, uri: string, extra: Array<[string, string]> = []): string {
+  const m = new SipRequest(method, uri)
   m.append('Via', `SIP/2.0/WS df7jal23ls0d.invalid;branch=${newBranch()}`)
   m.append('Max-Forwards', '70')
   m.append('From', `<${AOR}>;tag=${newTag()}`)
   m.append('To', `<${AOR}>`)
   m.append('Call-ID', newCallId())
-  m.append('CSeq', '1 REGISTER')
-  m.append('Contact', '<sip:ui@df7jal23ls0d.invalid;transport=ws>')
-  m.append('Expires', '600')
+  m.append('CSeq', `1 ${method}`)
+  for (const [name, value] of extra) m.append(name, value)
   m.append('Content-Length', '0')
   return m.serialize().toString()
 }
 
-function options(): string {
-  const m = new SipRequest('OPTIONS', AOR)
-  m.append('Via', `SIP/2.0/WS df7jal23ls0d.invalid;branch=${newBranch()}`)
-  m.append('Max-Forwards', '70')
-  m.append('From', `<${AOR}>;tag=${newTag()}`)
-  m.append('To', `<${AOR}>`)
-  m.append('Call-ID', newCallId())
-  m.append('CSeq', '1 OPTIONS')
-  m.append('Content-Length', '0')
-  return m.serialize().toString()
-}
+const register = () =>
+  request('REGISTER', 'sip:example.org', [
+    ['Contact', '<sip:ui@df7jal23ls0d.invalid;transport=ws>'],
+    ['Expires', '600']
+  ])
+const options = () => request('OPTIONS', AOR)
 
 const statusLine = (text: string) => text.split('\r\n')[0]
 
