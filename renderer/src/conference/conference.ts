@@ -251,7 +251,7 @@ export class Conference {
     const sender = pc?.getSenders().find((s) => s.track?.kind === 'audio') ?? pc?.getSenders()[0]
     void sender?.replaceTrack(track).catch((err: unknown) => console.warn('conference: replaceTrack failed', err))
     const leg = this.addLeg(aor, session, name)
-    const remote = pc?.getReceivers().find((r) => r.track.kind === 'audio')?.track
+    const remote = remoteAudio(session)
     if (remote) this.graph!.setInput(aor, new MediaStream([remote]))
     this.legJoined(leg, name)
   }
@@ -311,7 +311,7 @@ export class Conference {
     }
     this.startMixing()
     // Until the move is through, the old mix is what holds everyone.
-    const oldMix = this.retiring[0]?.session.connection?.getReceivers().find((r) => r.track.kind === 'audio')?.track
+    const oldMix = this.retiring[0] && remoteAudio(this.retiring[0].session)
     if (oldMix) this.audio.srcObject = new MediaStream([oldMix])
     this.handoff = expected.length > 0
     if (!this.handoff) this.retire()
@@ -466,7 +466,7 @@ export class Conference {
     const leg = this.addLeg(mixer, session, null)
     leg.connected = true
     const pc = session.connection
-    const remote = pc?.getReceivers().find((r) => r.track.kind === 'audio')?.track
+    const remote = remoteAudio(session)
     if (remote) this.audio.srcObject = new MediaStream([remote])
     if (pc) this.watchLeg(leg, pc, () => this.lostMixer(leg))
     this.changed()
@@ -526,7 +526,7 @@ export class Conference {
       const old = [...this.legs.values()].filter((other) => other !== leg)
       leg.connected = true
       const pc = session.connection
-      const remote = pc?.getReceivers().find((r) => r.track.kind === 'audio')?.track
+      const remote = remoteAudio(session)
       const now = () => {
         if (this.switching?.leg === leg) this.switching = null
         if (remote) this.audio.srcObject = new MediaStream([remote])
@@ -695,6 +695,11 @@ function candidatesOf(now: RosterMember[], before: RosterMember[]): RosterMember
   const all = new Map(before.map((m) => [m.aor, m]))
   for (const m of now) all.set(m.aor, m)
   return [...all.values()]
+}
+
+/** The audio a dialog receives, once its peer connection has it. */
+function remoteAudio(session: RTCSession): MediaStreamTrack | undefined {
+  return session.connection?.getReceivers().find((r) => r.track.kind === 'audio')?.track
 }
 
 function hangUp(session: RTCSession, extraHeaders: string[] = []): void {
