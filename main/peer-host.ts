@@ -61,7 +61,8 @@ export function setupPeer(opts: PeerHostOptions): PeerHost {
 
   const opening = (async () => {
     const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
-    return openPeerApi({ ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })
+    // The desktop app finds and is found by peers on its LAN (the setting can silence it).
+    return openPeerApi({ lan: { advertise: true }, ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })
   })()
   const ready = opening.then(
     (s) => {

@@ -92,7 +92,7 @@ declare module 'hyperdht' {
     lookup(target: Buffer, opts?: Record<string, unknown>): DhtQuery
     announce(target: Buffer, keyPair: KeyPair, relayAddresses?: Array<{ host: string; port: number }>, opts?: Record<string, unknown>): DhtQuery
     unannounce(target: Buffer, keyPair: KeyPair, opts?: Record<string, unknown>): Promise<void>
-    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: RelayThrough }): NoiseSecretStream
+    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: RelayThrough; relayAddresses?: Array<{ host: string; port: number }> }): NoiseSecretStream
     createServer(opts?: Record<string, unknown>, onconnection?: (stream: NoiseSecretStream) => void): DhtServer
     /** dht-rpc: pause timers and sockets (machine going to sleep) and start again; both idempotent. */
     readonly suspended: boolean

@@ -3,6 +3,7 @@ import type { PeerOptions } from '../peer.js'
 import { PeerSession } from '../peer-session.js'
 import type { SipStack } from '../sip-stack.js'
 import { ApiService } from './api-service.js'
+import { SettingsStore } from '../settings/settings-store.js'
 
 /**
  * The user's peer with the UI contract served on it: what `parley serve --web`
@@ -19,7 +20,9 @@ export interface PeerApi {
 }
 
 export async function openPeerApi(opts: PeerOptions & { log: Logger }): Promise<PeerApi> {
-  const session = await PeerSession.open(opts)
+  // The privacy setting must hold from the first packet, not once the UI's settings are applied.
+  const lanAdvertise = (await SettingsStore.open(opts.dataDir)).get().lanAdvertise
+  const session = await PeerSession.open(opts.lan ? { ...opts, lan: { ...opts.lan, quiet: !lanAdvertise } } : opts)
   let api: ApiService
   try {
     api = await ApiService.open(session, opts.dataDir, opts.log)

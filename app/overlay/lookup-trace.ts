@@ -25,6 +25,8 @@ export interface LookupTrace {
   /** Hop of the first node that returned a record; null when none did. */
   hopsToFirstRecord: number | null
   nodes: TracedNode[]
+  /** `lan`: answered by mDNS neighbours (the nodes are those neighbours), not by a DHT walk. */
+  via?: 'lan' | 'dht'
 }
 
 interface QueryInternals {

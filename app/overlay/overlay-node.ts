@@ -9,6 +9,7 @@ import { Registration, type RegistrationTimers } from './registration.js'
 import { aorTopic } from './topic.js'
 import { LookupTracer, type LookupTrace } from './lookup-trace.js'
 import { localRecords } from './local-records.js'
+import { LanDiscovery, type LanPeer } from './lan-discovery.js'
 
 export interface OverlayOptions {
   keyPair: KeyPair
@@ -26,6 +27,19 @@ export interface OverlayOptions {
   hostCacheSaveMs?: number
   /** A blind relay for peer streams when a direct connection may fail (symmetric NAT). */
   relayThrough?: (remote: Buffer | null) => Buffer | null
+  /** mDNS/DNS-SD on the DHT's interface (never on loopback); absent means off. */
+  lan?: LanOptions
+}
+
+export interface LanOptions {
+  /** May publish our AORs on the LAN; false only browses (privacy, `--lan browse`). */
+  advertise: boolean
+  /** Start without publishing (the user's setting); `lan.setAdvertising(true)` may publish later. */
+  quiet?: boolean
+  displayName: string
+  /** The TXT `contact` and SRV port for an AOR (a SIP transport's, when the peer runs one). */
+  contact: (aor: Aor, host: string) => { contact: string; port: number | null }
+  refreshMs?: number
 }
 
 /**
@@ -38,6 +52,8 @@ export type OverlayState = 'starting' | 'joined' | 'new' | 'closed'
 export interface LookupResult {
   keys: Buffer[]
   trace?: LookupTrace
+  /** `lan`: answered by mDNS neighbours without asking the DHT. */
+  via?: 'lan' | 'dht'
 }
 
 /** Why a lookup was made, for the UI's overlay map. */
@@ -72,6 +88,10 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
   private readonly timers: NodeJS.Timeout[] = []
   private closing: Promise<void> | null = null
   private readonly log: Logger
+  /** Zeroconf neighbours; null when off or when the DHT is on loopback. */
+  lan: LanDiscovery | null = null
+  /** How this node left the `new` state: the LAN alone keeps trying the configured bootstrap. */
+  private joinedVia: 'bootstrap' | 'lan' | null = null
 
   constructor(private readonly opts: OverlayOptions) {
     super()
@@ -91,6 +111,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     const cached = this.hostCache ? await this.hostCache.load() : { nodes: [] as HostAddress[] }
     if (cached.error) this.log.warn({ err: cached.error }, 'host cache ignored')
     const configured = this.bootstrap ?? HyperDHT.BOOTSTRAP
+    this.startLan()
     const bootstrap = [...configured, ...cached.nodes]
     // Not adaptive: whether this node turns persistent is the promotion policy's call (app/relay).
     this.dht = new HyperDHT({ bootstrap, keyPair: this.opts.keyPair, host: this.opts.host, port: this.opts.port, adaptive: false })
@@ -104,6 +125,8 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
 
     this.server = this.dht.createServer({ relayThrough: () => this.opts.relayThrough?.(null) ?? null }, (stream) => this.emit('connection', stream))
     await this.server.listen(this.opts.keyPair)
+    // LAN peers found while bootstrapping may be all there is.
+    for (const p of this.lan?.peers() ?? []) void this.joinLanPeer(p)
     if (this.hostCache) this.every(this.opts.hostCacheSaveMs ?? 5 * 60_000, () => this.saveHostCache())
   }
 
@@ -123,21 +146,63 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
   }
 
   private async tryRejoin(configured: string[]): Promise<void> {
-    if (this.state !== 'new') return
+    if (this.state !== 'new' && this.joinedVia !== 'lan') return
     for (const entry of configured) {
-      const { host, port } = parseHostPort(entry)
-      try {
-        await this.dht.ping({ host, port })
-      } catch {
-        continue
+      if (await this.joinVia(parseHostPort(entry), 'bootstrap')) {
+        this.log.info({ bootstrap: entry }, 'bootstrap reachable again: joined the overlay')
+        return
       }
-      this.dht.addNode({ host, port })
-      this.state = 'joined' // before re-announcing, so a second tick does not rejoin again
-      await Promise.all([...this.registrations.values()].map((r) => r.refresh()))
-      this.log.info({ bootstrap: entry }, 'bootstrap reachable again: joined the overlay')
-      this.emit('state', 'joined')
+    }
+  }
+
+  /**
+   * Add a node that answers a ping to the routing table; a node still alone
+   * (or only on its LAN's overlay) then counts as joined and announces again,
+   * so its records reach the overlay it just met.
+   */
+  private async joinVia(node: HostAddress, via: 'bootstrap' | 'lan'): Promise<boolean> {
+    if (!this.dht || this.dht.destroyed) return false
+    try {
+      await this.dht.ping(node)
+    } catch {
+      return false
+    }
+    this.dht.addNode(node)
+    const isolated = this.state === 'new' || (this.joinedVia === 'lan' && via === 'bootstrap')
+    if (!isolated) return true
+    const wasNew = this.state === 'new'
+    this.state = 'joined' // before re-announcing, so a second tick does not rejoin again
+    this.joinedVia = via
+    await Promise.all([...this.registrations.values()].map((r) => r.refresh()))
+    if (wasNew) this.emit('state', 'joined')
+    return true
+  }
+
+  private startLan(): void {
+    const lan = this.opts.lan
+    if (!lan) return
+    const iface = this.opts.host && this.opts.host !== '0.0.0.0' ? this.opts.host : firstLanAddress()
+    if (iface.startsWith('127.')) {
+      this.log.info({ host: iface }, 'LAN discovery off: the DHT runs on loopback')
       return
     }
+    this.lan = new LanDiscovery({ publicKey: this.publicKey, interfaceAddress: iface, advertise: lan.advertise, quiet: lan.quiet, refreshMs: lan.refreshMs, log: this.log })
+    this.lan.on('up', (p) => void this.joinLanPeer(p))
+    this.lan.start()
+  }
+
+  /** A LAN neighbour's DHT node: a bootstrap when we have none, and a close contact anyway. */
+  private async joinLanPeer(p: LanPeer): Promise<void> {
+    if (!p.dht || this.state === 'starting' || this.state === 'closed') return
+    if (await this.joinVia(p.dht, 'lan')) this.log.info({ aor: p.aor, dht: p.dht }, 'joined a LAN neighbour\'s DHT node')
+  }
+
+  private advertiseOnLan(aor: Aor): void {
+    const lan = this.opts.lan
+    if (!this.lan || !lan) return
+    const { contact, port } = lan.contact(aor, this.lan.interfaceAddress)
+    const dht = this.dhtAddress()
+    this.lan.advertise({ aor, displayName: lan.displayName, contact, publicKey: this.publicKey, dht, port: port ?? this.dht.address()?.port ?? 9 })
   }
 
   private setState(state: OverlayState): void {
@@ -169,6 +234,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     if (!reg) {
       reg = new Registration(() => this.dht, aor, this.opts.keyPair, { ...DEFAULT_TIMERS, ...this.opts.registration }, this.log)
       this.registrations.set(aor, reg)
+      this.advertiseOnLan(aor)
     }
     await reg.refresh()
     return reg
@@ -178,6 +244,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     const reg = this.registrations.get(aor)
     if (!reg) return
     this.registrations.delete(aor)
+    this.lan?.withdraw(aor)
     await reg.stop()
   }
 
@@ -187,9 +254,32 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
 
   /** The public keys announcing `aor`, optionally with every DHT node contacted. */
   async lookup(aor: Aor, opts: { trace?: boolean; reason?: LookupReason } = {}): Promise<LookupResult> {
-    const result = await this.lookupTopic(aorTopic(aor), { ...opts, reason: opts.reason ?? 'lookup' })
+    const result = this.lanLookup(aor, opts) ?? (await this.lookupTopic(aorTopic(aor), { ...opts, reason: opts.reason ?? 'lookup' }))
     if (result.trace) this.emit('lookup', { aor, reason: opts.reason ?? 'lookup', keys: result.keys, trace: result.trace })
     return result
+  }
+
+  /** Neighbours advertising `aor` on the LAN answer before the DHT is asked. */
+  private lanLookup(aor: Aor, opts: { trace?: boolean; reason?: LookupReason }): LookupResult | null {
+    const found = this.lan?.lookup(aor) ?? []
+    if (found.length === 0) return null
+    const keys = [...new Map(found.map((p) => [p.publicKey.toString('hex'), p.publicKey])).values()]
+    this.emit('lookup-done', { reason: opts.reason ?? 'lookup', found: keys.length, durationMs: 0, failed: false })
+    if (!opts.trace) return { keys, via: 'lan' }
+    const nodes = found.map((p, seq) => ({
+      seq,
+      id: null,
+      host: p.address,
+      port: p.dht?.port ?? 5353,
+      hop: 1,
+      parent: null,
+      rttMs: null,
+      outcome: 'ok' as const,
+      records: 1,
+      closerNodes: 0
+    }))
+    const trace: LookupTrace = { target: aorTopic(aor).toString('hex'), startedAt: new Date().toISOString(), durationMs: 0, hopsToFirstRecord: 1, nodes, via: 'lan' }
+    return { keys, trace, via: 'lan' }
   }
 
   /** The public keys announced at any topic (an AOR's, the relay topic). */
@@ -220,7 +310,13 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
   /** Open an encrypted stream to the peer holding `publicKey`. */
   connect(publicKey: Buffer): NoiseSecretStream {
     const relayThrough = this.opts.relayThrough
-    return this.dht.connect(publicKey, { keyPair: this.opts.keyPair, relayThrough: relayThrough ? () => relayThrough(publicKey) : null })
+    // A LAN neighbour's own DHT node holds its server: ask it for the handshake, no lookup needed.
+    const lanNode = this.lan?.dhtAddressOf(publicKey)
+    return this.dht.connect(publicKey, {
+      keyPair: this.opts.keyPair,
+      relayThrough: relayThrough ? () => relayThrough(publicKey) : null,
+      ...(lanNode ? { relayAddresses: [lanNode] } : {})
+    })
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -240,6 +336,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t)
+      await this.lan?.close().catch((err: Error) => this.log.warn({ err: err.message }, 'mDNS close failed'))
       if (this.dht) {
         await Promise.all([...this.registrations.values()].map((r) => r.stop()))
         await this.saveHostCache().catch((err: Error) => this.log.warn({ err: err.message }, 'host cache not saved'))

@@ -93,7 +93,8 @@ test('bad flags, bad AORs, missing peers and a busy data dir give one-line error
     [['serve', '--data-dir', dir, '--supernode', 'sometimes'], 2, /--supernode must be one of auto, always, never/],
     [['serve', '--data-dir', dir, '--turn-port', '70000'], 2, /--turn-port must be an integer/],
     [['serve', '--data-dir', dir, '--relay-max-calls', 'lots'], 2, /--relay-max-calls must be an integer/],
-    [['serve', '--data-dir', dir, '--relay-cpu', 'theirs'], 2, /--relay-cpu must be system or own/]
+    [['serve', '--data-dir', dir, '--relay-cpu', 'theirs'], 2, /--relay-cpu must be system or own/],
+    [['serve', '--data-dir', dir, '--lan', 'loud'], 2, /--lan must be one of advertise, browse, off/]
   ]
   for (const [args, code, message] of cases) {
     const r = await runCli(args)

@@ -180,7 +180,8 @@ export async function startCallLab(opts: CallLabOptions = {}): Promise<CallLab> 
     phase('dht')
 
     const serve = (host: LabHost, name: string, args: string[]) => {
-      const child = host.spawn(NODE, [PARLEY, 'serve', '--bootstrap', bootstrap.join(','), '--log-level', logLevel, ...args], {
+      // --lan off: these peers must find each other through the DHT, as peers behind separate NATs do.
+      const child = host.spawn(NODE, [PARLEY, 'serve', '--bootstrap', bootstrap.join(','), '--lan', 'off', '--log-level', logLevel, ...args], {
         env: { ...process.env, PARLEY_LOG_LEVEL: logLevel }
       })
       children.push(child)

@@ -380,7 +380,7 @@ function Caption({ entry, nodes }: { entry: TraceEntry; nodes: MapNode[] }) {
         Lookup of <strong>{entry.aor}</strong> ({REASONS[entry.reason]})
       </span>
       <span data-testid="caption-duration">{`${Math.round(trace.durationMs)} ms`}</span>
-      <span data-testid="caption-hops">{trace.hopsToFirstRecord === null ? 'no record found' : `first record at hop ${trace.hopsToFirstRecord}`}</span>
+      <span data-testid="caption-hops">{trace.via === 'lan' ? 'answered on the LAN (mDNS), no DHT walk' : trace.hopsToFirstRecord === null ? 'no record found' : `first record at hop ${trace.hopsToFirstRecord}`}</span>
       <span data-testid="caption-keys">
         {keys.length === 0 ? 'no key found' : `${keys.length} key${keys.length === 1 ? '' : 's'} found: `}
         {keys.map((k, i) => (

@@ -86,6 +86,10 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
           <input type="checkbox" data-testid="settings-auto-answer" checked={settings.autoAnswer} onChange={(e) => set({ autoAnswer: e.target.checked })} />
           Answer incoming calls at once
         </label>
+        <label className="check">
+          <input type="checkbox" data-testid="setting-lan-advertise" checked={settings.lanAdvertise} onChange={(e) => set({ lanAdvertise: e.target.checked })} />
+          Let people on this local network find me (mDNS); others are found either way
+        </label>
         <fieldset className="stack">
           <legend>Relaying for others</legend>
           <label className="check">

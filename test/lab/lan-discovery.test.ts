@@ -1,0 +1,129 @@
+/**
+ * Zeroconf on a LAN (issue 9; docs/lan.md): two `parley serve` peers in
+ * separate network namespaces on one bridge, no bootstrap configured and no
+ * route anywhere else. They find each other with mDNS (`_sipuri._udp.local`),
+ * form an overlay of their own, and carry a MESSAGE and a phone call across it.
+ *
+ * Needs root (CI runs as root); fails, never skips, without it.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { runCli } from '../helpers/cli.js'
+import { controlRequest } from '../../app/cli/control-client.js'
+import { spawnIn, stopProcess, waitForJson } from './netns.js'
+import { NODE, startLanLab, until, type LanHost as Host, type LanLab } from './lan-lab.js'
+
+const PHONE = join(import.meta.dirname, 'fixtures', 'lan-phone.ts')
+const HOSTILE = join(import.meta.dirname, 'fixtures', 'mdns-hostile.ts')
+
+describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
+  let lab: LanLab
+  let hosts: Host[] = []
+  const status = (h: Host) => lab.status(h)
+
+  before(async () => {
+    lab = await startLanLab(['alice', 'bob'])
+    hosts = lab.hosts
+  })
+
+  after(async () => {
+    await lab?.close()
+  })
+
+  test('each peer finds the other with mDNS and joins its DHT node', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const bobKey = (await status(bob)).publicKey
+    const seen = await until('alice to see bob on the LAN', async () => {
+      const s = await status(alice)
+      return s.overlay.lan?.peers.find((p) => p.aor === bob.aor) && s
+    })
+    assert.equal(seen.overlay.lan?.peers.find((p) => p.aor === bob.aor)?.publicKey, bobKey)
+    assert.equal(seen.overlay.lan?.peers.find((p) => p.aor === bob.aor)?.dht?.split(':')[0], bob.address)
+    for (const h of hosts) {
+      const s = await until(`${h.aor} to join an overlay`, async () => {
+        const st = await status(h)
+        return st.overlay.state === 'joined' && st.overlay.routingTableSize > 0 && st
+      })
+      assert.ok(s.overlay.lan?.advertising)
+    }
+    const lookup = await runCli(['lookup', bob.aor, '--trace', '--json', '--data-dir', alice.dataDir])
+    assert.equal(lookup.code, 0, lookup.stderr)
+    const found = JSON.parse(lookup.stdout) as { keys: string[]; trace: { via?: string } }
+    assert.deepEqual(found.keys, [bobKey])
+    assert.equal(found.trace.via, 'lan')
+  })
+
+  test('a MESSAGE crosses to the discovered peer', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const text = `hello over the LAN ${Date.now()}`
+    const sent = await runCli(['send', bob.aor, text, '--json', '--data-dir', alice.dataDir])
+    assert.equal(sent.code, 0, sent.stdout + sent.stderr)
+    assert.equal((JSON.parse(sent.stdout) as { status: number }).status, 200)
+    const inbox = (await controlRequest(bob.dataDir, 'inbox', {})) as Array<{ from: string; text: string }>
+    assert.ok(inbox.some((m) => m.text === text && m.from === alice.aor), JSON.stringify(inbox))
+  })
+
+  test('a phone at one peer calls a phone at the other: INVITE, 180, 200, ACK, BYE', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const phoneProc = (h: Host, role: string, ...extra: string[]) =>
+      spawnIn(h.ns, NODE, ['--import', 'tsx', PHONE, role, h.phone, h.phonePassword, '5060', ...extra], { cwd: process.cwd() })
+    const callee = phoneProc(bob, 'callee')
+    assert.equal((await waitForJson<{ status: number }>(callee, (m) => m.event === 'registered', 30_000)).status, 200)
+    // Bob's peer now advertises the phone's AOR too; alice's proxy finds it on the LAN.
+    await until('alice to see bob\'s phone on the LAN', async () => (await status(alice)).overlay.lan?.peers.some((p) => p.aor === bob.phone))
+    const caller = phoneProc(alice, 'caller', bob.phone)
+    const steps = {
+      invite: waitForJson(callee, (m) => m.event === 'invite', 60_000),
+      provisional: waitForJson<{ status: number }>(caller, (m) => m.event === 'provisional', 60_000),
+      final: waitForJson<{ status: number }>(caller, (m) => m.event === 'final', 60_000),
+      ack: waitForJson(callee, (m) => m.event === 'ack', 60_000),
+      calleeBye: waitForJson(callee, (m) => m.event === 'bye', 60_000),
+      bye: waitForJson<{ status: number }>(caller, (m) => m.event === 'bye', 60_000)
+    }
+    assert.equal((await waitForJson<{ status: number }>(caller, (m) => m.event === 'registered', 30_000)).status, 200)
+    const invite = (await steps.invite) as { from: string }
+    assert.match(invite.from, /alice-phone@lan\.test/)
+    assert.equal((await steps.provisional).status, 180)
+    assert.equal((await steps.final).status, 200)
+    await steps.ack
+    await steps.calleeBye
+    assert.equal((await steps.bye).status, 200)
+  })
+
+  test('garbage datagrams and malformed instances on the LAN are refused; the peer keeps working', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const marker = 'sip:marker@lan.test'
+    const hostile = spawnIn(alice.ns, NODE, ['--import', 'tsx', HOSTILE, alice.address, marker], { cwd: process.cwd() })
+    try {
+      await waitForJson(hostile, (m) => m.event === 'published', 30_000)
+      // The well-formed marker arrives with the rest, so the others were heard, and refused.
+      const s = await until('bob to hear the hostile host\'s marker instance', async () => {
+        const st = await status(bob)
+        return st.overlay.lan?.peers.some((p) => p.aor === marker) && st
+      })
+      const heard = new Set(s.overlay.lan?.peers.map((p) => p.aor))
+      assert.ok(heard.has(alice.aor) && heard.has(marker))
+      // alice's phone may have gone with its binding; nothing of the hostile host's but the marker may be there.
+      assert.deepEqual([...heard].filter((a) => ![alice.aor, alice.phone, marker].includes(a)), [], alice.peer.stderr.split('\n').filter((l) => /phone|LAN/.test(l)).join('\n').slice(-3000))
+      const text = `still here ${Date.now()}`
+      const sent = await runCli(['send', alice.aor, text, '--json', '--data-dir', bob.dataDir])
+      assert.equal((JSON.parse(sent.stdout) as { status: number }).status, 200, sent.stderr)
+    } finally {
+      await stopProcess(hostile)
+    }
+  })
+
+  test('with advertising turned off a peer disappears from the LAN, yet the overlay the LAN formed still finds it', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    await controlRequest(bob.dataDir, 'settings.set', { lanAdvertise: false })
+    assert.equal((await status(bob)).overlay.lan?.advertising, false)
+    await until('alice to drop bob after his goodbye', async () => !(await status(alice)).overlay.lan?.peers.some((p) => p.aor === bob.aor), 20_000)
+    // Bob still browses: alice is still in his list.
+    assert.ok((await status(bob)).overlay.lan?.peers.some((p) => p.aor === alice.aor))
+    const lookup = await runCli(['lookup', bob.aor, '--trace', '--json', '--data-dir', alice.dataDir])
+    const found = JSON.parse(lookup.stdout) as { keys: string[]; trace: { via?: string } }
+    assert.deepEqual(found.keys, [(await status(bob)).publicKey], 'found through the DHT the LAN bootstrapped')
+    assert.notEqual(found.trace.via, 'lan')
+  })
+})
