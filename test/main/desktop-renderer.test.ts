@@ -4,15 +4,14 @@ import { once } from 'node:events'
 import * as JsSIP from 'jssip'
 import { ApiCallError, ApiClient } from '../../app/api/client.js'
 import { silentLogger } from '../../app/log.js'
-import { setupPeer, type PeerHost } from '../../main/peer-host.js'
-import { setupRendererBridge } from '../../main/renderer-bridge.js'
+import type { PeerHost } from '../../main/peer-host.js'
 import { setupShellChannel, type ShellChannel, type ShellReport } from '../../main/shell-channel.js'
 import type { PortFlow } from '../../main/port-flow.js'
 import type { ShellCommand } from '../../app/api/desktop-bridge.js'
 import { BridgeSipSocket } from '../../renderer/src/transport/bridge-sip-socket.js'
 import { bridgeTransport } from '../../renderer/src/transport/bridge-transport.js'
 import { Lab } from '../helpers/overlay.js'
-import { APP_ORIGIN, FakeFrame, FakeIpcMain, buildPreload, loadPreload, newChannel, pageOf, trustedCheck } from './helpers/bridge-harness.js'
+import { APP_ORIGIN, FakeFrame, FakeIpcMain, loadPreload, pageOf, startBridgeLab, trustedCheck } from './helpers/bridge-harness.js'
 
 // The renderer's own transports (platform.ts in the desktop app) over the real
 // preload bundle, the real bridge in main and a real peer on a local testnet.
@@ -27,14 +26,7 @@ const reports: ShellReport[] = []
 const flows: PortFlow[] = []
 
 before(async () => {
-  buildPreload()
-  lab = await Lab.create(6)
-  host = setupPeer({ dataDir: await lab.tempDir(), aor: AOR, bootstrap: lab.bootstrap, log: silentLogger(), peerOptions: { dhtHost: '127.0.0.1' } })
-  lab.onTeardown(() => host.close())
-  top = new FakeFrame(`${APP_ORIGIN}/index.html`, 1)
-  ipc = new FakeIpcMain()
-  const bridge = setupRendererBridge({ peer: host.served, isTrustedSender: trustedCheck(() => top), log: silentLogger(), ipc, newChannel: newChannel() })
-  lab.onTeardown(async () => bridge.close())
+  ;({ lab, host, top, ipc } = await startBridgeLab(AOR, `${APP_ORIGIN}/index.html`))
   shell = setupShellChannel({ ipc, isTrustedSender: trustedCheck(() => top), page: () => pageOf(top), onReport: (r) => void reports.push(r), log: silentLogger() })
   lab.onTeardown(async () => shell.close())
   const served = await host.served

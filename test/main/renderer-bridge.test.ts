@@ -2,8 +2,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { setupPeer, type PeerHost } from '../../main/peer-host.js'
-import { setupRendererBridge, type RendererBridge } from '../../main/renderer-bridge.js'
+import type { PeerHost } from '../../main/peer-host.js'
+import { setupRendererBridge } from '../../main/renderer-bridge.js'
 import { BRIDGE_CHANNELS, MAX_SIP_PORT_MESSAGE } from '../../main/bridge-channels.js'
 import type { PortFlow } from '../../main/port-flow.js'
 import type { ParleyBridge, SipConnection } from '../../app/api/desktop-bridge.js'
@@ -13,34 +13,21 @@ import { silentLogger } from '../../app/log.js'
 import { SipRequest, newBranch, newCallId, newTag } from '../../app/sip/message.js'
 import { WS_DEFAULTS } from '../../app/sip/transports/ws-transport.js'
 import { Lab } from '../helpers/overlay.js'
-import { APP_ORIGIN, FakeFrame, FakeIpcMain, buildPreload, loadPreload, mainPort, newChannel, trustedCheck } from './helpers/bridge-harness.js'
+import { APP_ORIGIN, FakeFrame, FakeIpcMain, loadPreload, mainPort, newChannel, startBridgeLab, trustedCheck } from './helpers/bridge-harness.js'
 
 const AOR = 'sip:desk@example.org'
 let lab: Lab
 let host: PeerHost
 let top: FakeFrame
 let ipc: FakeIpcMain
-let bridge: RendererBridge
 const mainPorts: ReturnType<typeof mainPort>[] = []
 const malformed: string[] = []
 
 before(async () => {
-  buildPreload()
-  lab = await Lab.create(6)
-  const dataDir = await lab.tempDir()
-  host = setupPeer({ dataDir, aor: AOR, bootstrap: lab.bootstrap, log: silentLogger(), peerOptions: { dhtHost: '127.0.0.1' } })
-  lab.onTeardown(() => host.close())
-  top = new FakeFrame(`${APP_ORIGIN}/app/index.html`, 1)
-  ipc = new FakeIpcMain()
-  bridge = setupRendererBridge({
-    peer: host.served,
-    isTrustedSender: trustedCheck(() => top),
-    log: silentLogger(),
-    ipc,
+  ({ lab, host, top, ipc } = await startBridgeLab(AOR, `${APP_ORIGIN}/app/index.html`, {
     newChannel: newChannel(mainPorts),
     onMalformedSip: (_flow: PortFlow, _raw: unknown, reason: string) => void malformed.push(reason)
-  })
-  lab.onTeardown(async () => bridge.close())
+  }))
 })
 after(() => lab.destroy())
 

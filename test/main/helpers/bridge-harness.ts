@@ -7,7 +7,10 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { ParleyBridge } from '../../../app/api/desktop-bridge.js'
 import { isTrustedSender, type FrameLike } from '../../../main/ipc-guard.js'
 import type { MessagePortMainLike } from '../../../main/message-port.js'
-import type { IpcEventLike, IpcMainLike, SenderFrameLike } from '../../../main/renderer-bridge.js'
+import { setupRendererBridge, type IpcEventLike, type IpcMainLike, type RendererBridge, type RendererBridgeOptions, type SenderFrameLike } from '../../../main/renderer-bridge.js'
+import { setupPeer, type PeerHost } from '../../../main/peer-host.js'
+import { silentLogger } from '../../../app/log.js'
+import { Lab } from '../../helpers/overlay.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const PRELOAD = `${ROOT}dist/main/preload.cjs`
@@ -160,4 +163,34 @@ export function loadPreload(frame: FakeFrame, ipc: FakeIpcMain): ParleyBridge {
   const parley = exposed.parley as ParleyBridge
   const call: ParleyBridge['api']['call'] = (method, params) => parley.api.call(method, params).then((reply) => structuredClone(reply))
   return { ...parley, api: { ...parley.api, call } }
+}
+
+export interface BridgeLab {
+  lab: Lab
+  host: PeerHost
+  /** The trusted top frame. */
+  top: FakeFrame
+  ipc: FakeIpcMain
+  bridge: RendererBridge
+}
+
+/**
+ * What both bridge test files stand on: the preload bundle built, a testnet, a
+ * real peer set up the way main/main.ts does (DHT on loopback), a trusted top
+ * frame at `pageUrl` and the bridge. Everything closes with `lab.destroy()`.
+ */
+export async function startBridgeLab(
+  aor: string,
+  pageUrl: string,
+  bridgeOpts: Partial<Pick<RendererBridgeOptions<MessagePort>, 'newChannel' | 'onMalformedSip'>> = {}
+): Promise<BridgeLab> {
+  buildPreload()
+  const lab = await Lab.create(6)
+  const host = setupPeer({ dataDir: await lab.tempDir(), aor, bootstrap: lab.bootstrap, log: silentLogger(), peerOptions: { dhtHost: '127.0.0.1' } })
+  lab.onTeardown(() => host.close())
+  const top = new FakeFrame(pageUrl, 1)
+  const ipc = new FakeIpcMain()
+  const bridge = setupRendererBridge({ peer: host.served, isTrustedSender: trustedCheck(() => top), log: silentLogger(), ipc, newChannel: newChannel(), ...bridgeOpts })
+  lab.onTeardown(async () => bridge.close())
+  return { lab, host, top, ipc, bridge }
 }
