@@ -20,6 +20,7 @@ import { silentLogger } from './log.js'
 import { ParleyError } from './errors.js'
 import { RelayService, type RelayOptions } from './relay/relay-service.js'
 import { MailboxService, type MailboxOptions } from './mailbox/mailbox-service.js'
+import { DiagService } from './diag/diag-service.js'
 
 export interface PeerTimers {
   /** RFC 3261 Timer F: how long a non-INVITE request waits for a final response. */
@@ -49,6 +50,8 @@ export interface PeerOptions {
   relay?: RelayOptions
   /** Offline messages: replication, fetch and repair intervals, holder limits (docs/mailbox.md). */
   mailbox?: MailboxOptions
+  /** Zeroconf on the DHT's interface (docs/lan.md); absent means off. */
+  lan?: { advertise: boolean; quiet?: boolean; refreshMs?: number }
 }
 
 export const DEFAULT_TIMERS: PeerTimers = {
@@ -70,6 +73,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
   private closing: Promise<void> | null = null
   readonly startedAt = Date.now()
   private readonly overlayWork = new Set<Promise<unknown>>()
+  /** Diagnostics beside SIP on every peer stream, for the keys the owner allowed (docs/diagnostics.md). */
+  readonly diag = new DiagService()
 
   private constructor(
     readonly identity: Identity & { aor: Aor },
@@ -109,7 +114,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       log,
       registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs },
       rejoinMs: timers.rejoinMs,
-      relayThrough: (remote) => relay?.relayThrough(remote) ?? null
+      relayThrough: (remote) => relay?.relayThrough(remote) ?? null,
+      lan: opts.lan && { ...opts.lan, displayName: identity.displayName ?? '', contact: (a, host) => lanContact(a, host, identity.keyPair.publicKey, sip) }
     })
     let sip: SipStack | null = null
     let presence: PresenceService | null = null
@@ -191,6 +197,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       // A closed peer stream may mean a crashed buddy: its dialogs re-subscribe (and fail if it is gone).
       connections.on('flow', (flow) => flow.once('close', () => watcher.peerGone(flow.remotePublicKey)))
       const peer = new Peer({ ...identity, aor }, contacts, store, overlay, connections, stack, pager, presence, relays, mail, log)
+      peer.diag.follow(connections) // the streams adopted so far too
       // Gateway: a phone's AOR is announced on the overlay while it has a live binding here.
       stack.bindings.on('aor-added', (a) => {
         if (a !== aor) peer.track(overlay.register(a).catch((err: Error) => log.warn({ aor: a, err: err.message }, 'announce failed')))
@@ -256,7 +263,17 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         dhtAddress: this.overlay.dhtAddress(),
         routingTableSize: this.overlay.routingTableSize(),
         firewalled: dht.firewalled,
-        routingTable: this.overlay.routingTable()
+        routingTable: this.overlay.routingTable(),
+        lan: this.overlay.lan && {
+          advertising: this.overlay.lan.isAdvertising,
+          peers: this.overlay.lan.peers().map((p) => ({
+            aor: p.aor,
+            displayName: p.displayName,
+            publicKey: p.publicKey.toString('hex'),
+            address: p.address,
+            dht: p.dht && `${p.dht.host}:${p.dht.port}`
+          }))
+        }
       },
       connections: this.connections.size,
       traffic: {
@@ -324,6 +341,18 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     })()
     return this.closing
   }
+}
+
+/**
+ * The SIP contact a LAN advertisement names: the peer's UDP transport, where
+ * standard phones on the LAN can send; else the overlay host only Parley peers reach.
+ */
+function lanContact(aor: Aor, host: string, publicKey: Buffer, sip: SipStack | null): { contact: string; port: number | null } {
+  const user = /^sips?:([^@]+)@/i.exec(aor)?.[1]
+  const prefix = user ? `sip:${user}@` : 'sip:'
+  const udp = sip?.transports.find((t) => t.name === 'UDP')
+  if (udp) return { contact: `${prefix}${host}:${udp.local.port}`, port: udp.local.port }
+  return { contact: `${prefix}${peerHost(publicKey)}`, port: null }
 }
 
 /** Requests for the peer's own user: instant messages to the inbox, presence SUBSCRIBE/NOTIFY, OPTIONS answered here. */

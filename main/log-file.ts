@@ -38,8 +38,10 @@ export async function setupLogFile(opts: LogFileOptions): Promise<LogFile> {
     // when the new file was quick to appear).
     limit: { count: (opts.files ?? 5) - 1, removeOtherLogFiles: true }
   })
-  const streams: StreamEntry[] = [{ stream }]
-  if (opts.stderr) streams.push({ stream: pino.destination(2) })
+  // Each stream takes everything the logger passes; the logger's own level decides,
+  // so `parley diag log-level debug` reaches the file too (multistream's default is info).
+  const streams: StreamEntry[] = [{ stream, level: 'trace' }]
+  if (opts.stderr) streams.push({ stream: pino.destination(2), level: 'trace' })
   const log = pino({ level: opts.level ?? process.env.PARLEY_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.multistream(streams))
   let closing: Promise<void> | null = null
   return {

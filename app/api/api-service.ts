@@ -9,6 +9,7 @@ import { CallHistory } from '../calls/call-history.js'
 import { SettingsStore } from '../settings/settings-store.js'
 import type { StoredMessage } from '../im/message-store.js'
 import { ParleyError, errorCode } from '../errors.js'
+import { Diagnostics } from '../diag/diagnostics.js'
 import {
   isApiMethod,
   MAX_VOICEMAIL_BYTES,
@@ -49,6 +50,7 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
   private readonly keyChecks = new Map<Aor, KeyCheck>()
   private readonly readMarks = new Map<Aor, string>()
   private readonly handlers: Handlers
+  private readonly diagnostics: Diagnostics
   private identityTimer: NodeJS.Timeout | null = null
 
   private constructor(
@@ -59,6 +61,7 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
     private readonly log: Logger
   ) {
     super()
+    this.diagnostics = new Diagnostics({ peer: () => this.peer, traces: () => this.traces, settings, log, changed: (s) => this.push('settings', s) })
     this.handlers = this.makeHandlers()
     session.on('identity', (identity) => this.push('identity', identity))
     if (session.peer) this.attach(session.peer)
@@ -106,6 +109,8 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
     peer.mailbox.on('voicemail', (vm) => this.push('voicemail', vm))
     peer.mailbox.on('status', (status) => this.push('mailbox', status))
     peer.relay.setLimits(relayLimits(this.settings.get()))
+    this.diagnostics.serve(peer)
+    peer.overlay.lan?.setAdvertising(this.settings.get().lanAdvertise)
     for (const b of this.buddies.list()) peer.presence.watch(b.aor)
     this.identityTimer = setInterval(() => {
       for (const b of this.buddies.list()) void this.checkKey(b.aor)
@@ -235,9 +240,16 @@ export class ApiService extends EventEmitter<{ event: [name: ApiEventName, data:
       'settings.set': async (p) => {
         const next = await this.settings.update(p)
         this.session.peer?.relay.setLimits(relayLimits(next))
+        this.session.peer?.overlay.lan?.setAdvertising(next.lanAdvertise)
         this.push('settings', next)
         return next
       },
+
+      'diag.get': (p) => this.diagnostics.get(p.section, p.peer),
+      'diag.logLevel': (p) => this.diagnostics.setLogLevel(p.level, p.peer),
+      'diag.allow.list': () => this.diagnostics.allowList(),
+      'diag.allow.add': (p) => this.diagnostics.allow(p.publicKey),
+      'diag.allow.remove': (p) => this.diagnostics.disallow(p.publicKey),
 
       'contacts.list': () => this.peer.contacts.list(),
       'contacts.pin': (p) => this.peer.contacts.pin(canonicalAor(p.aor), p.publicKey),

@@ -109,7 +109,8 @@ export const LookupTrace = z.object({
   startedAt: z.string(),
   durationMs: z.number(),
   hopsToFirstRecord: z.number().nullable(),
-  nodes: z.array(TracedNode)
+  nodes: z.array(TracedNode),
+  via: z.enum(['lan', 'dht']).optional()
 })
 export type LookupTrace = z.infer<typeof LookupTrace>
 
@@ -224,6 +225,10 @@ export const RelayPlan = z.object({
 })
 export type RelayPlan = z.infer<typeof RelayPlan>
 
+/** One routing-table entry: the node's DHT id and address. */
+export const RoutingEntry = z.object({ id: z.string(), host: z.string(), port: z.number() })
+export type RoutingEntry = z.infer<typeof RoutingEntry>
+
 export const NodeStatus = z.object({
   aor: z.string(),
   displayName: z.string().nullable(),
@@ -237,7 +242,15 @@ export const NodeStatus = z.object({
     dhtAddress: z.string().nullable(),
     routingTableSize: z.number(),
     firewalled: z.boolean(),
-    routingTable: z.array(z.object({ id: z.string(), host: z.string(), port: z.number() }))
+    routingTable: z.array(RoutingEntry),
+    /** mDNS neighbours (docs/lan.md); null when LAN discovery is off. */
+    lan: z
+      .object({
+        advertising: z.boolean(),
+        peers: z.array(z.object({ aor: z.string(), displayName: z.string(), publicKey: z.string(), address: z.string(), dht: z.string().nullable() }))
+      })
+      .nullable()
+      .optional()
   }),
   connections: z.number(),
   traffic: z.object({ bytesIn: z.number(), bytesOut: z.number(), packetsIn: z.number(), packetsOut: z.number() }),
@@ -261,7 +274,11 @@ export const Settings = z.object({
   audioOutput: z.string().max(256).nullable(),
   ringtone: z.boolean(),
   /** Answer incoming calls at once (kiosks, tests, benchmarks). */
-  autoAnswer: z.boolean()
+  autoAnswer: z.boolean(),
+  /** Announce our SIP addresses to the local network (mDNS); off still finds others (privacy). */
+  lanAdvertise: z.boolean(),
+  /** Public keys (hex) whose owners may read this node's diagnostics over the overlay (docs/diagnostics.md). */
+  diagnosticsAllow: z.array(HexKey).max(256)
 }).extend(RelayLimits.shape)
 export type Settings = z.infer<typeof Settings>
 export const DEFAULT_RELAY_LIMITS: RelayLimits = { relayMaxKbps: 4000, relayMaxCalls: 8, neverRelay: false }
@@ -271,6 +288,8 @@ export const DEFAULT_SETTINGS: Settings = {
   audioOutput: null,
   ringtone: true,
   autoAnswer: false,
+  lanAdvertise: true,
+  diagnosticsAllow: [],
   ...DEFAULT_RELAY_LIMITS
 }
 
@@ -315,6 +334,77 @@ export const MailboxStatus = z.object({
   holder: z.object({ active: z.boolean(), mailboxes: z.number().int(), envelopes: z.number().int(), bytes: z.number().int(), blobs: z.number().int() })
 })
 export type MailboxStatus = z.infer<typeof MailboxStatus>
+
+// ── Diagnostics (issue 9; docs/diagnostics.md) ─────────────────────────────
+
+export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+export type LogLevel = z.infer<typeof LogLevel>
+
+export const DiagSection = z.enum(['routes', 'neighbours', 'store', 'lookups', 'all'])
+export type DiagSection = z.infer<typeof DiagSection>
+
+/** An open encrypted peer stream. */
+export const DiagNeighbour = z.object({
+  publicKey: z.string(),
+  /** The AOR pinned to this key, when it is a contact. */
+  aor: z.string().nullable(),
+  /** Where the stream's packets come from (a relay's address when relayed); null when not known. */
+  address: z.string().nullable(),
+  /** `out`: this node dialled; `in`: the other side did. */
+  direction: z.enum(['in', 'out']),
+  since: z.string()
+})
+export type DiagNeighbour = z.infer<typeof DiagNeighbour>
+
+const Count = z.number().int().nonnegative()
+
+/** What this node holds, as counts only — never contents. */
+export const DiagStore = z.object({
+  /** DHT records held for others: only a persistent (super-node) DHT node stores any. */
+  dht: z.object({ persistent: z.boolean(), announcements: Count, topics: Count, mutables: Count, immutables: Count, forwards: Count }),
+  /** Others' mailboxes held as a super-node. */
+  mailbox: z.object({ active: z.boolean(), mailboxes: Count, envelopes: Count, bytes: Count, blobs: Count }),
+  /** Phones registered to this peer's registrar. */
+  registrar: z.object({ aors: Count, bindings: Count }),
+  messages: z.object({ received: Count, sent: Count }),
+  voicemails: z.object({ received: Count, sent: Count })
+})
+export type DiagStore = z.infer<typeof DiagStore>
+
+/** One recent lookup, summed up (the full trace: `traces.recent`). */
+export const DiagLookup = z.object({
+  aor: z.string(),
+  reason: TraceEntry.shape.reason,
+  startedAt: z.string(),
+  durationMs: z.number(),
+  hopsToFirstRecord: z.number().nullable(),
+  keys: Count,
+  /** DHT nodes asked, and of those how many answered with an error or not at all. */
+  contacted: Count,
+  failed: Count
+})
+export type DiagLookup = z.infer<typeof DiagLookup>
+
+export const MAX_DIAG_ROUTES = 1024
+export const MAX_DIAG_NEIGHBOURS = 1024
+export const MAX_DIAG_LOOKUPS = 100
+
+/** A node's diagnostics: the sections asked for, plus who answered and its log level. */
+export const DiagReport = z.object({
+  publicKey: z.string(),
+  aor: z.string(),
+  at: z.string(),
+  logLevel: LogLevel,
+  /** `size`: entries in the table; `nodes`: the first MAX_DIAG_ROUTES of them. */
+  routes: z.object({ size: Count, nodes: z.array(RoutingEntry).max(MAX_DIAG_ROUTES) }).optional(),
+  neighbours: z.array(DiagNeighbour).max(MAX_DIAG_NEIGHBOURS).optional(),
+  store: DiagStore.optional(),
+  lookups: z.array(DiagLookup).max(MAX_DIAG_LOOKUPS).optional()
+})
+export type DiagReport = z.infer<typeof DiagReport>
+
+export const LogLevelChange = z.object({ level: LogLevel, previous: LogLevel })
+export type LogLevelChange = z.infer<typeof LogLevelChange>
 
 /** Largest voicemail the UI may upload: 2 minutes of Opus at 32 kbit/s, base64. */
 export const MAX_VOICEMAIL_BYTES = 512 * 1024
@@ -389,6 +479,15 @@ export const Api = {
   // Settings
   'settings.get': { params: Empty, result: Settings },
   'settings.set': { params: Settings.partial().strict(), result: Settings },
+
+  // Diagnostics (docs/diagnostics.md): this node's, or with `peer` (an AOR or a hex key) another's over the overlay
+  'diag.get': { params: z.object({ section: DiagSection.default('all'), peer: AorText.optional() }).strict(), result: DiagReport },
+  /** Without `level`: the current one (`previous` equals it). */
+  'diag.logLevel': { params: z.object({ level: LogLevel.optional(), peer: AorText.optional() }).strict(), result: LogLevelChange },
+  /** The keys allowed to query this node's diagnostics (the `diagnosticsAllow` setting). */
+  'diag.allow.list': { params: Empty, result: z.array(z.string()) },
+  'diag.allow.add': { params: z.object({ publicKey: HexKey }).strict(), result: z.array(z.string()) },
+  'diag.allow.remove': { params: z.object({ publicKey: HexKey }).strict(), result: z.object({ removed: z.boolean(), allow: z.array(z.string()) }) },
 
   // Pinned keys (CLI)
   'contacts.list': { params: Empty, result: z.array(z.unknown()) },

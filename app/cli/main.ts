@@ -10,6 +10,7 @@ import { serve } from './serve.js'
 import { runTestnet } from './testnet.js'
 import { accountsCommand } from './accounts.js'
 import { checkCommand } from './check.js'
+import { diagCommand } from './diag.js'
 import type { SipOptions } from '../sip-stack.js'
 import type { RelayOptions } from '../relay/relay-service.js'
 import type { MailboxOptions } from '../mailbox/mailbox-service.js'
@@ -25,7 +26,7 @@ const USAGE = `usage: parley <command> [options]
         [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
         [--relay-cpu system|own]
         [--relay-max-calls N] [--relay-max-kbps N] [--mailbox-replicas N] [--mailbox-check-ms MS] [--mailbox-repair-ms MS]
-        [--metrics PORT] [--metrics-host IP]
+        [--metrics PORT] [--metrics-host IP] [--lan advertise|browse|off]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
                                            127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
@@ -45,6 +46,12 @@ const USAGE = `usage: parley <command> [options]
   accounts [list | add AOR (--password PW | --password-file FILE|-) [--username U] [--realm R]
            | remove AOR|USERNAME] [--json]
                                            SIP accounts of phones that register to this peer
+  diag [routes | neighbours | store | lookups] [--peer AOR|KEY] [--json]
+                                           diagnostics: routing table, open peer streams, what this node
+                                           holds (counts), recent lookups; with --peer another peer's,
+                                           over the overlay, if its owner allowed our key
+  diag log-level [LEVEL] [--peer AOR|KEY]  read or set the running log level (here or on --peer)
+  diag allow [list | add KEY | remove KEY] the public keys allowed to read this node's diagnostics
   check HOST[:PORT] [--transport udp|tcp] [--timeout MS] [--warning MS] [--critical MS]
                                            Nagios plugin: one SIP OPTIONS; prints a status line with
                                            perfdata; exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
@@ -89,7 +96,8 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'mailbox-check-ms': { type: 'string' },
       'mailbox-repair-ms': { type: 'string' },
       metrics: { type: 'string' },
-      'metrics-host': { type: 'string' }
+      'metrics-host': { type: 'string' },
+      lan: { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -99,6 +107,7 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
   inbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 0] },
   mailbox: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 1] },
   contacts: { options: { ...DATA_DIR, ...JSON_FLAG }, positionals: [0, 3] },
+  diag: { options: { ...DATA_DIR, ...JSON_FLAG, peer: { type: 'string' } }, positionals: [0, 3] },
   accounts: {
     options: { ...DATA_DIR, ...JSON_FLAG, password: { type: 'string' }, 'password-file': { type: 'string' }, username: { type: 'string' }, realm: { type: 'string' } },
     positionals: [0, 2]
@@ -169,6 +178,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             web: values.web === undefined ? undefined : intFlag(values.web, 'web', 0, 0, 65535),
             metrics: values.metrics === undefined ? undefined : intFlag(values.metrics, 'metrics', 0, 0, 65535),
             metricsHost: values['metrics-host'] as string | undefined,
+            lan: lanFlag(values.lan as string | undefined),
             logLevel
           },
           emit
@@ -202,6 +212,9 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
       }
       case 'contacts':
         show(await contacts(dataDir, positionals))
+        return 0
+      case 'diag':
+        io.out(await diagCommand(dataDir, positionals, { peer: values.peer as string | undefined, json }))
         return 0
       case 'accounts': {
         const r = await accountsCommand(dataDir, positionals, {
@@ -288,6 +301,13 @@ function mailboxFlags(values: Record<string, unknown>): MailboxOptions {
     checkMs: opt('mailbox-check-ms', 500, 86_400_000),
     repairMs: opt('mailbox-repair-ms', 500, 86_400_000)
   }
+}
+
+/** `--lan`: mDNS discovery of SIP peers on the DHT's network (docs/lan.md); advertising by default. */
+function lanFlag(raw: string | undefined): { advertise: boolean } | undefined {
+  const mode = raw ?? 'advertise'
+  if (!['advertise', 'browse', 'off'].includes(mode)) throw ParleyError.USAGE('--lan must be one of advertise, browse, off')
+  return mode === 'off' ? undefined : { advertise: mode === 'advertise' }
 }
 
 function bootstrapFlag(raw: string | undefined): string[] | undefined {

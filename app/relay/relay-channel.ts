@@ -1,7 +1,5 @@
-import Protomux from 'protomux'
-import type { ProtomuxChannel, ProtomuxMessage } from 'protomux'
-import c from 'compact-encoding'
 import type { NoiseSecretStream } from 'hyperdht'
+import { openFrameChannel, type FrameChannel } from '../overlay/frame-channel.js'
 import { z } from 'zod'
 
 export const RELAY_PROTOCOL = 'parley/relay/v1'
@@ -73,8 +71,7 @@ export class RelayRequestError extends Error {
  */
 export class RelayChannel {
   readonly opened: Promise<boolean>
-  private readonly channel: ProtomuxChannel
-  private readonly frames: ProtomuxMessage<Buffer>
+  private readonly channel: FrameChannel
   private readonly pending = new Map<number, (reply: Reply | RelayRequestError) => void>()
   private nextId = 1
   private recent: number[] = []
@@ -83,24 +80,8 @@ export class RelayChannel {
     readonly stream: NoiseSecretStream,
     private readonly responder: () => RelayResponder | null
   ) {
-    let resolveOpened!: (v: boolean) => void
-    this.opened = new Promise((resolve) => (resolveOpened = resolve))
-    const channel = Protomux.from(stream).createChannel({
-      protocol: RELAY_PROTOCOL,
-      onopen: () => resolveOpened(true),
-      onclose: () => {
-        resolveOpened(false)
-        this.failAll('relay channel closed')
-      }
-    })
-    if (!channel) throw new Error('relay channel already open on this stream')
-    this.channel = channel
-    this.frames = channel.addMessage<Buffer>({ encoding: c.buffer, onmessage: (frame) => this.onFrame(frame) })
-    channel.open()
-    stream.once('close', () => {
-      resolveOpened(false)
-      this.failAll('stream closed')
-    })
+    this.channel = openFrameChannel(stream, RELAY_PROTOCOL, { frame: (frame) => this.onFrame(frame), close: (reason) => this.failAll(reason) })
+    this.opened = this.channel.opened
   }
 
   async offer(): Promise<RelayOffer> {
@@ -127,7 +108,7 @@ export class RelayChannel {
         else resolve(r)
       }
       this.pending.set(id, settle)
-      this.frames.send(Buffer.from(JSON.stringify({ id, ...body })))
+      this.channel.send(Buffer.from(JSON.stringify({ id, ...body })))
     })
   }
 
@@ -166,8 +147,7 @@ export class RelayChannel {
   }
 
   private send(reply: Reply): void {
-    if (this.channel.closed) return
-    this.frames.send(Buffer.from(JSON.stringify(reply)))
+    this.channel.send(Buffer.from(JSON.stringify(reply)))
   }
 
   private failAll(reason: string): void {

@@ -7,6 +7,7 @@ import {
   type Buddy,
   type CallRecord,
   type ChatMessage,
+  type DiagReport,
   type MailboxStatus,
   type NodeStatus,
   type Presence,
@@ -188,18 +189,33 @@ function newestFirst(list: TraceEntry[]): TraceEntry[] {
 
 /** The node's status, polled while mounted. */
 export function useNodeStatus(intervalMs = 2000): { status: NodeStatus | null; error: string | null } {
+  const { value, error } = usePolled(askStatus, intervalMs)
+  return { status: value, error }
+}
+
+/** The node's diagnostics (every section), polled while mounted. */
+export function useDiagnostics(intervalMs = 5000): { report: DiagReport | null; error: string | null } {
+  const { value, error } = usePolled(askDiagnostics, intervalMs)
+  return { report: value, error }
+}
+
+const askStatus = (api: ApiClient) => api.call('status')
+const askDiagnostics = (api: ApiClient) => api.call('diag.get')
+
+/** `ask` now and every `intervalMs` while mounted (`ask` must be the same function every render). */
+function usePolled<T>(ask: (api: ApiClient) => Promise<T>, intervalMs: number): { value: T | null; error: string | null } {
   const api = useApi()
-  const [status, setStatus] = useState<NodeStatus | null>(null)
+  const [value, setValue] = useState<T | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
     const poll = () =>
-      api.call('status').then(
-        (s) => (setStatus(s), setError(null)),
+      ask(api).then(
+        (v) => (setValue(() => v), setError(null)),
         (e: unknown) => setError(errorText(e))
       )
     void poll()
     const timer = setInterval(poll, intervalMs)
     return () => clearInterval(timer)
-  }, [api, intervalMs])
-  return { status, error }
+  }, [api, ask, intervalMs])
+  return { value, error }
 }

@@ -67,3 +67,20 @@ test('a restart continues the numbering and the cap counts the files left by ear
   assert.ok(Number(byNumber[0]!.split('.')[1]) > 3, `numbering went on across runs: ${byNumber.join(' ')}`)
   assert.equal(lastRecord(await readAll(dir, byNumber)).run, 2)
 })
+
+test('raising the level at run time (parley diag log-level) reaches the file, and lowering it stops the lines', async (t) => {
+  const dir = join(await tmp(t), 'logs')
+  const logs = await setupLogFile({ dir, level: 'info' })
+  logs.log.debug('before')
+  logs.log.level = 'debug'
+  logs.log.child({ component: 'sip' }).debug('during')
+  logs.log.level = 'info'
+  logs.log.debug('after')
+  logs.log.info('end')
+  await settle()
+  await logs.close()
+  await settle()
+  const text = await readAll(dir, await readdir(dir))
+  const messages = text.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)
+  assert.deepEqual(messages, ['during', 'end'])
+})
