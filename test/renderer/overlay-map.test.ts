@@ -262,3 +262,12 @@ test('the node panel shows the role, uptime, traffic and routing table', () => {
   assert.match(html, /<code>UDP 127\.0\.0\.1:5060<\/code>/)
   assert.match(html, /<dt>Firewalled<\/dt><dd class="node-panel__warn">yes/)
 })
+
+test('the node panel lists LAN neighbours, says whether this peer announces itself, and when discovery is off', () => {
+  const off = renderToStaticMarkup(createElement(NodePanel, { status }))
+  assert.match(off, /data-testid="node-lan">Discovery off/)
+  const lan = { advertising: false, peers: [{ aor: 'sip:bob@example.org', displayName: 'Bob', publicKey: id('cd'), address: '10.0.0.3', dht: '10.0.0.3:49737' }] }
+  const html = renderToStaticMarkup(createElement(NodePanel, { status: { ...status, overlay: { ...status.overlay, lan } } }))
+  assert.match(html, /data-testid="node-lan">Not announcing this peer/)
+  assert.match(html, /<strong>sip:bob@example\.org<\/strong> \(Bob\) at <code>10\.0\.0\.3<\/code>/)
+})

@@ -38,6 +38,36 @@ function packets(n: number): string {
   return `${count.format(n)} packet${n === 1 ? '' : 's'}`
 }
 
+/** mDNS neighbours (docs/lan.md): whether we announce ourselves, and who answered on this network. */
+function LocalNetwork({ lan }: { lan: NonNullable<NodeStatus['overlay']['lan']> | null }) {
+  return (
+    <section aria-labelledby="node-panel-lan">
+      <h3 id="node-panel-lan">Local network</h3>
+      {lan === null ? (
+        <p className="node-panel__muted" data-testid="node-lan">
+          Discovery off (turned off, or the DHT runs on loopback).
+        </p>
+      ) : (
+        <>
+          <p data-testid="node-lan">{lan.advertising ? 'Announcing this peer with mDNS.' : 'Not announcing this peer (privacy setting); still finding others.'}</p>
+          {lan.peers.length === 0 ? (
+            <p className="node-panel__muted">No Parley peers found on this network.</p>
+          ) : (
+            <ul className="node-panel__list" data-testid="node-lan-peers">
+              {lan.peers.map((p) => (
+                <li key={`${p.aor}/${p.publicKey}`}>
+                  <strong>{p.aor}</strong>
+                  {p.displayName ? ` (${p.displayName})` : ''} at <code>{p.address}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  )
+}
+
 /** The peer's own node: role, overlay, traffic, routing table, registrations, SIP transports, super-node services and af. */
 export function NodePanel({ status }: { status: NodeStatus }) {
   const { overlay, traffic, sip } = status
@@ -133,6 +163,8 @@ export function NodePanel({ status }: { status: NodeStatus }) {
             </ul>
           )}
         </section>
+
+        <LocalNetwork lan={overlay.lan ?? null} />
       </div>
 
       <SuperNode relay={status.relay} />
