@@ -3,6 +3,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { Lab } from '../helpers/overlay.js'
+import { TestUa } from '../helpers/sip-ua.js'
+import { AccountStore } from '../../app/registrar/account-store.js'
 import { eventually, playedLevels, startGapWatch, stopGapWatch, writeToneWav } from '../helpers/browser.js'
 import {
   CONFERENCE_AUDIO,
@@ -79,6 +81,35 @@ test('a fifth member invited by a member (not the mixer) joins and hears everyon
   await everyoneHearsTheOthers(live(), 'five members')
 })
 
+
+/** A minimal audio offer: the rules answer before any media is negotiated. */
+const OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n')
+
+test("strangers' conference INVITEs get the rules' answers and ring nobody: 302 to the live mixer, 486 without ;handoff, 481 for another conference", async () => {
+  const page = m('anna').page
+  const { mixer } = await conferencePanel(page)
+  const id = await page.getByTestId('conference-panel').getAttribute('data-conference')
+  assert.ok(mixer && id)
+  const member = live().find((x) => x.aor !== mixer)!
+  // A standard SIP phone at a peer of its own sends what a member moving to a new mixer would.
+  const dataDir = await lab.tempDir()
+  await (await AccountStore.open(dataDir)).add({ aor: 'sip:probe@example.org', password: 'probe-pw' })
+  const gateway = await lab.peer('sip:gateway@parley.test', { dataDir, sip: { udp: 0, dns: false } })
+  const probe = await TestUa.open('sip:probe@example.org', gateway.status().sip.transports.find((t) => t.transport === 'UDP')!.port)
+  lab.onTeardown(async () => probe.close())
+  assert.equal((await probe.register({ password: 'probe-pw' })).status, 200)
+  let n = 0
+  const invite = (to: string, header: string) =>
+    probe.send(probe.request('INVITE', to, { callId: `probe-${++n}@test`, headers: [['X-Parley-Conference', header], ['Content-Type', 'application/sdp']], body: OFFER }))
+
+  const moved = await invite(member.aor, `${id};handoff`)
+  assert.equal(moved.status, 302, 'a member whose mixer is alive sends a mover to it')
+  assert.equal(/<([^>]+)>/.exec(moved.get('Contact') ?? '')?.[1], mixer)
+  assert.equal((await invite(mixer, id)).status, 486, 'joining without ;handoff is not a move')
+  assert.equal((await invite(member.aor, 'a1b2c3d4e5f60718;handoff')).status, 481, 'a move into a conference the callee is not in')
+  for (const x of live()) assert.equal(await x.page.getByTestId('incoming-call').count(), 0, `${x.name} must not ring`)
+  assert.equal(await rosterSettles(live(), 'the same five after the strangers'), mixer)
+})
 test('the roster shows who speaks; a member who mutes leaves every mix and shows muted to all', async () => {
   const people = live()
   const { mixer } = await conferencePanel(people[0]!.page)

@@ -19,7 +19,7 @@ export function ConferencePanel({ conference, self, buddies, actions }: { confer
   const inConference = new Set(conference.members.map((m) => m.aor))
   const invitable = buddies.filter((b) => !inConference.has(b.aor) && b.presence !== 'offline')
   return (
-    <section className="call-panel conference-panel" aria-label="Conference" data-testid="conference-panel" data-role={conference.role} data-state={conference.state} data-mixer={conference.mixer}>
+    <section className="call-panel conference-panel" aria-label="Conference" data-testid="conference-panel" data-conference={conference.id} data-role={conference.role} data-state={conference.state} data-mixer={conference.mixer}>
       <div className="call-panel__summary">
         <strong>Conference</strong> · {conference.members.length} {conference.members.length === 1 ? 'person' : 'people'}
         <span className="conference-panel__mixer" data-testid="conference-mixer">
