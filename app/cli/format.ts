@@ -12,8 +12,9 @@ export function formatHuman(command: string, result: unknown): string {
       const keys = r.keys as string[]
       if (!keys.length) return `${r.aor}: nobody registered`
       const lines = keys.map((k) => `${k}${k === r.pinned ? '  (pinned)' : ''}`)
-      const trace = r.trace as { nodes: Array<{ seq: number; hop: number; host: string; port: number; rttMs: number | null; outcome: string; records: number }> } | undefined
-      if (trace) {
+      const trace = r.trace as { via?: string; nodes: Array<{ seq: number; hop: number; host: string; port: number; rttMs: number | null; outcome: string; records: number }> } | undefined
+      if (trace?.via === 'lan') lines.push('', 'answered on the LAN (mDNS neighbours), no DHT walk')
+      else if (trace) {
         lines.push('', 'seq hop  node                   rtt ms  outcome  records')
         for (const n of trace.nodes) {
           lines.push(`${String(n.seq).padStart(3)} ${String(n.hop).padStart(3)}  ${`${n.host}:${n.port}`.padEnd(21)} ${String(n.rttMs ?? '-').padStart(7)}  ${n.outcome.padEnd(8)} ${n.records}`)

@@ -52,6 +52,8 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     const found = JSON.parse(lookup.stdout) as { keys: string[]; trace: { via?: string } }
     assert.deepEqual(found.keys, [bobKey])
     assert.equal(found.trace.via, 'lan')
+    const human = await runCli(['lookup', bob.aor, '--trace', '--data-dir', alice.dataDir])
+    assert.match(human.stdout, new RegExp(`^${bobKey}\\n\\nanswered on the LAN`))
   })
 
   test('a MESSAGE crosses to the discovered peer', async () => {
