@@ -26,7 +26,7 @@ const USAGE = `usage: parley <command> [options]
         [--web PORT] [--supernode auto|always|never] [--turn-host IP] [--turn-port N] [--relay-min-uptime S] [--always-relay]
         [--relay-cpu system|own]
         [--relay-max-calls N] [--relay-max-kbps N] [--mailbox-replicas N] [--mailbox-check-ms MS] [--mailbox-repair-ms MS]
-        [--metrics PORT] [--metrics-host IP] [--lan advertise|browse|off]
+        [--metrics PORT] [--metrics-host IP] [--lan advertise|browse|off] [--lan-refresh-ms MS]
                                            run a headless peer (and SIP proxy/registrar for phones);
                                            prints {"event":"ready",…}; with --web also serves the UI on
                                            127.0.0.1 and prints {"event":"web","url":"http://127.0.0.1:PORT/#token=…"}
@@ -97,7 +97,8 @@ const COMMANDS: Record<string, { options: Options; positionals: [number, number]
       'mailbox-repair-ms': { type: 'string' },
       metrics: { type: 'string' },
       'metrics-host': { type: 'string' },
-      lan: { type: 'string' }
+      lan: { type: 'string' },
+      'lan-refresh-ms': { type: 'string' }
     },
     positionals: [0, 0]
   },
@@ -178,7 +179,7 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
             web: values.web === undefined ? undefined : intFlag(values.web, 'web', 0, 0, 65535),
             metrics: values.metrics === undefined ? undefined : intFlag(values.metrics, 'metrics', 0, 0, 65535),
             metricsHost: values['metrics-host'] as string | undefined,
-            lan: lanFlag(values.lan as string | undefined),
+            lan: lanFlag(values.lan as string | undefined, values['lan-refresh-ms']),
             logLevel
           },
           emit
@@ -304,10 +305,11 @@ function mailboxFlags(values: Record<string, unknown>): MailboxOptions {
 }
 
 /** `--lan`: mDNS discovery of SIP peers on the DHT's network (docs/lan.md); advertising by default. */
-function lanFlag(raw: string | undefined): { advertise: boolean } | undefined {
+function lanFlag(raw: string | undefined, refresh: unknown): { advertise: boolean; refreshMs: number } | undefined {
   const mode = raw ?? 'advertise'
   if (!['advertise', 'browse', 'off'].includes(mode)) throw ParleyError.USAGE('--lan must be one of advertise, browse, off')
-  return mode === 'off' ? undefined : { advertise: mode === 'advertise' }
+  const refreshMs = intFlag(refresh, 'lan-refresh-ms', 30_000, 500, 3_600_000)
+  return mode === 'off' ? undefined : { advertise: mode === 'advertise', refreshMs }
 }
 
 function bootstrapFlag(raw: string | undefined): string[] | undefined {

@@ -65,10 +65,13 @@ export class TestUa {
     }
   }
 
-  /** REGISTER, answering one digest challenge when credentials are given. */
-  async register(opts: { password?: string; username?: string; expires?: number } = {}): Promise<SipResponse> {
+  /** REGISTER, answering one digest challenge when credentials are given; `wildcard` removes every binding (Contact: *, RFC 3261 §10.2.2). */
+  async register(opts: { password?: string; username?: string; expires?: number; wildcard?: boolean } = {}): Promise<SipResponse> {
     const registrar = `sip:${this.aor.slice(this.aor.indexOf('@') + 1)}`
-    const build = () => this.request('REGISTER', registrar, { to: `<${this.aor}>`, headers: [['Expires', String(opts.expires ?? 600)]] })
+    const build = () => {
+      const r = this.request('REGISTER', registrar, { to: `<${this.aor}>`, headers: [['Expires', String(opts.expires ?? 600)]] })
+      return opts.wildcard ? r.set('Contact', '*') : r
+    }
     const first = await this.send(build())
     if (first.status !== 401 || opts.password === undefined) return first
     const challenge = first.get('WWW-Authenticate') ?? ''

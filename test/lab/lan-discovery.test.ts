@@ -16,6 +16,9 @@ import { NODE, startLanLab, until, type LanHost as Host, type LanLab } from './l
 
 const PHONE = join(import.meta.dirname, 'fixtures', 'lan-phone.ts')
 const HOSTILE = join(import.meta.dirname, 'fixtures', 'mdns-hostile.ts')
+const REFRESH_MS = 2000
+const SILENCE_MS = 3 * REFRESH_MS + 5000
+const sees = async (lab: LanLab, who: Host, aor: string) => (await lab.status(who)).overlay.lan?.peers.some((p) => p.aor === aor) ?? false
 
 describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
   let lab: LanLab
@@ -23,7 +26,8 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
   const status = (h: Host) => lab.status(h)
 
   before(async () => {
-    lab = await startLanLab(['alice', 'bob'])
+    // Short mDNS rounds, so that silence is noticed within seconds (3 rounds + 5 s).
+    lab = await startLanLab(['alice', 'bob'], { serveArgs: ['--lan-refresh-ms', String(REFRESH_MS)] })
     hosts = lab.hosts
   })
 
@@ -93,6 +97,21 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     assert.equal((await steps.bye).status, 200)
   })
 
+  test("a phone leaving withdraws only its own instance: the peer's others keep answering", async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    assert.ok(await sees(lab, alice, bob.phone))
+    // bonjour-service re-announces an instance 1, 4, 13, 40 and 121 s after publishing it; each
+    // announcement would refresh bob for alice. Withdraw in the quiet stretch after the 40 s one,
+    // so that only bob's answers to alice's queries can keep him.
+    await new Promise((r) => setTimeout(r, Math.max(0, bob.readyAt + 42_000 - Date.now())))
+    const leave = spawnIn(bob.ns, NODE, ['--import', 'tsx', PHONE, 'leave', bob.phone, bob.phonePassword, '5060'], { cwd: process.cwd() })
+    assert.equal((await waitForJson<{ status: number }>(leave, (m) => m.event === 'unregistered', 30_000)).status, 200)
+    await until("alice to drop bob's phone after its goodbye", async () => !(await sees(lab, alice, bob.phone)), 20_000)
+    // Past the silence limit, bob himself must still be answering alice's queries.
+    await new Promise((r) => setTimeout(r, SILENCE_MS + REFRESH_MS))
+    assert.ok(await sees(lab, alice, bob.aor), 'bob dropped: withdrawing one instance silenced the others')
+  })
+
   test('garbage datagrams and malformed instances on the LAN are refused; the peer keeps working', async () => {
     const [alice, bob] = hosts as [Host, Host]
     const marker = 'sip:marker@lan.test'
@@ -127,5 +146,14 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     const found = JSON.parse(lookup.stdout) as { keys: string[]; trace: { via?: string } }
     assert.deepEqual(found.keys, [(await status(bob)).publicKey], 'found through the DHT the LAN bootstrapped')
     assert.notEqual(found.trace.via, 'lan')
+    await controlRequest(bob.dataDir, 'settings.set', { lanAdvertise: true })
+    await until('alice to see bob again', () => sees(lab, alice, bob.aor), 20_000)
+  })
+
+  test('a peer killed without a goodbye drops out after three unanswered rounds', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    assert.ok(await sees(lab, alice, bob.aor))
+    await bob.peer.stop('SIGKILL')
+    await until('alice to drop the silent bob', async () => !(await sees(lab, alice, bob.aor)), SILENCE_MS + 3 * REFRESH_MS + 10_000)
   })
 })

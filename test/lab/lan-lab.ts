@@ -35,8 +35,9 @@ export interface LanHost {
   phone: string
   phonePassword: string
   peer: CliProcess
-  /** When `parley serve` was spawned (Date.now()). */
+  /** When `parley serve` was spawned, and when it said it was ready (Date.now()). */
   spawnedAt: number
+  readyAt: number
 }
 
 export interface LanLab {
@@ -78,9 +79,9 @@ export async function startLanLab(names: string[], opts: { serveArgs?: string[] 
       const args = [PARLEY, 'serve', '--data-dir', dataDir, '--aor', aor, '--name', name, '--sip-udp', '5060', '--sip-dns', 'off', ...(opts.serveArgs ?? [])]
       const spawnedAt = Date.now()
       const peer = new CliProcess(spawnIn(ns, NODE, args, { env: { ...process.env, PARLEY_LOG_LEVEL: 'info' } }))
-      hosts.push({ name, ns, address, dataDir, aor, phone, phonePassword, peer, spawnedAt })
+      hosts.push({ name, ns, address, dataDir, aor, phone, phonePassword, peer, spawnedAt, readyAt: 0 })
     }
-    await Promise.all(hosts.map((h) => h.peer.waitFor((l) => l.event === 'ready', 'ready')))
+    await Promise.all(hosts.map(async (h) => h.peer.waitFor((l) => l.event === 'ready', 'ready').then(() => (h.readyAt = Date.now()))))
   } catch (err) {
     await close()
     throw err
