@@ -10,6 +10,7 @@ import { aorTopic } from './topic.js'
 import { LookupTracer, type LookupTrace } from './lookup-trace.js'
 import { localRecords } from './local-records.js'
 import { LanDiscovery, type LanPeer } from './lan-discovery.js'
+import { preflightBootstrap } from './bootstrap-preflight.js'
 
 export interface OverlayOptions {
   keyPair: KeyPair
@@ -112,7 +113,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     if (cached.error) this.log.warn({ err: cached.error }, 'host cache ignored')
     const configured = this.bootstrap ?? HyperDHT.BOOTSTRAP
     this.startLan()
-    const bootstrap = [...configured, ...cached.nodes]
+    const bootstrap = [...(await preflightBootstrap(configured, this.opts.host)), ...cached.nodes]
     // Not adaptive: whether this node turns persistent is the promotion policy's call (app/relay).
     this.dht = new HyperDHT({ bootstrap, keyPair: this.opts.keyPair, host: this.opts.host, port: this.opts.port, adaptive: false })
     await this.dht.fullyBootstrapped()
