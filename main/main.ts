@@ -26,6 +26,7 @@ import { IdleAwayPolicy, watchIdle } from './idle-away.js'
 import { setupIpc } from './ipc.js'
 import { setupLogFile } from './log-file.js'
 import { setupLoginItem } from './login-item.js'
+import { setupDesktopSettings } from './desktop-settings.js'
 import { setupMainWindow } from './main-window.js'
 import { setupNotifications } from './notifications.js'
 import { setupPeer } from './peer-host.js'
@@ -181,8 +182,10 @@ async function onReady(): Promise<void> {
   })
 
   let ringing = new Set<string>()
+  let desktopSettings: ReturnType<typeof setupDesktopSettings> | null = null
   function onShellReport(report: ShellReport): void {
-    if (report.type === 'ringing') {
+    if (report.type === 'desktop-settings') void desktopSettings?.onReport(report)
+    else if (report.type === 'ringing') {
       ringing.add(report.callId)
       notifications.incomingCall({ callId: report.callId, peer: report.peer, peerName: report.peerName ?? null })
     } else if (report.type === 'calls') {
@@ -216,7 +219,8 @@ async function onReady(): Promise<void> {
   const secrets = setupSecrets({ safeStorage, platform: process.platform, dir: userData, onError: reportTo('secret store') })
   const secretStatus = secrets.status()
   if (secretStatus.weak || !secretStatus.available) log.warn({ secrets: secretStatus }, 'no real secret store: gateway passwords are not protected by the OS')
-  setupLoginItem({ platform: process.platform, app, env: process.env, homeDir: homedir(), execPath: process.env.APPIMAGE ?? process.execPath, args: ['--hidden'] })
+  const loginItem = setupLoginItem({ platform: process.platform, app, env: process.env, homeDir: homedir(), execPath: process.env.APPIMAGE ?? process.execPath, args: ['--hidden'] })
+  desktopSettings = setupDesktopSettings({ loginItem, secrets: () => secrets.status(), send: (command) => shell.send(command), onError: reportTo('desktop settings') })
   const updates = setupAutoUpdate({ log, enabled: process.env.PARLEY_NO_AUTO_UPDATE !== '1', isPackaged: app.isPackaged })
 
   setupGracefulQuit({

@@ -21,7 +21,9 @@ export const ShellReport = z.discriminatedUnion('type', [
   /** An incoming call is ringing in the page's user agent. */
   z.object({ type: z.literal('ringing'), callId: CallId, peer: z.string().min(1).max(1024), peerName: z.string().max(256).optional() }).strict(),
   /** The calls in progress (ringing included), whenever the set changes. */
-  z.object({ type: z.literal('calls'), active: z.array(CallId).max(32) }).strict()
+  z.object({ type: z.literal('calls'), active: z.array(CallId).max(32) }).strict(),
+  /** A question about the desktop's own settings, or (with `openAtLogin`) a change. */
+  z.object({ type: z.literal('desktop-settings'), openAtLogin: z.boolean().optional() }).strict()
 ])
 export type ShellReport = z.infer<typeof ShellReport>
 

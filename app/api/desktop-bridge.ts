@@ -54,6 +54,8 @@ export type ShellReport =
   | { type: 'ringing'; callId: string; peer: string; peerName?: string }
   /** The calls in progress (ringing included), whenever the set changes. */
   | { type: 'calls'; active: string[] }
+  /** The settings only the desktop has: without `openAtLogin` a question, with it a change. */
+  | { type: 'desktop-settings'; openAtLogin?: boolean }
 
 /** What the shell asks of the page. */
 export type ShellCommand =
@@ -66,6 +68,18 @@ export type ShellCommand =
   | { type: 'decline'; callId: string }
   /** The machine woke up: restart ICE on every call (the network may have changed). */
   | { type: 'restart-ice' }
+  /** The desktop's own settings as they are now (the answer to a `desktop-settings` report). */
+  | { type: 'desktop-settings'; openAtLogin: boolean; secrets: DesktopSecrets }
+
+/** Where the gateway's phone passwords are kept (main/secrets.ts). */
+export interface DesktopSecrets {
+  /** The OS key store encrypts them. */
+  available: boolean
+  /** Linux without a secret service: encrypted with a key anyone on the machine can find. */
+  weak: boolean
+  /** Linux's key store backend as Electron chose it; null elsewhere. */
+  backend: string | null
+}
 
 export interface ShellBridge {
   /** Resolves once main has taken the report (a malformed one resolves a BAD_REQUEST). */

@@ -254,7 +254,7 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
         {view === 'voicemail' && <Voicemail mailbox={mailbox} devices={devices} />}
         {view === 'node' && <NodeView />}
         {view === 'overlay' && <Overlay ownAor={aor} />}
-        {view === 'settings' && <Settings identity={identity} settings={settings} update={updateSettings} devices={devices} />}
+        {view === 'settings' && <Settings identity={identity} settings={settings} update={updateSettings} devices={devices} shell={desktopBridge()?.shell ?? null} />}
       </main>
     </div>
   )

@@ -43,7 +43,7 @@ test('reports reach the shell only from the trusted frame and only in shape', ()
   const h = harness()
   assert.throws(() => h.report(stranger, { type: 'ringing', callId: 'c1', peer: 'sip:eve@example.org' }), /FORBIDDEN|only to the main window/)
   assert.throws(() => h.report(null, { type: 'ready' }))
-  for (const bad of [undefined, 'ready', { type: 'ringing' }, { type: 'ringing', callId: '', peer: 'x' }, { type: 'calls', active: 'c1' }, { type: 'calls', active: Array(33).fill('c') }, { type: 'ready', extra: 1 }, { type: 'shutdown' }]) {
+  for (const bad of [undefined, 'ready', { type: 'ringing' }, { type: 'ringing', callId: '', peer: 'x' }, { type: 'calls', active: 'c1' }, { type: 'calls', active: Array(33).fill('c') }, { type: 'ready', extra: 1 }, { type: 'shutdown' }, { type: 'desktop-settings', openAtLogin: 'yes' }, { type: 'desktop-settings', openAtLogin: true, execPath: '/bin/sh' }]) {
     const reply = h.report(trusted, bad) as { ok: boolean; error?: { code: string } }
     assert.equal(reply.ok, false, JSON.stringify(bad))
     assert.equal(reply.error?.code, 'BAD_REQUEST')

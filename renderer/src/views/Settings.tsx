@@ -3,6 +3,8 @@ import { useEffect, useState } from 'react'
 import { RelayLimits, type Identity, type Settings as SettingsValue } from '../../../app/api/contract.js'
 import { errorText } from '../api.js'
 import type { AudioDevices } from '../phone/devices.js'
+import type { ShellBridge } from '../../../app/api/desktop-bridge.js'
+import { DesktopSettings } from './DesktopSettings.js'
 
 export interface LimitBounds {
   min: number
@@ -27,7 +29,7 @@ const limitBounds = (field: keyof Pick<RelayLimits, 'relayMaxKbps' | 'relayMaxCa
 }
 
 /** Theme, audio devices, ringtone, auto-answer, notifications, relaying for others; the user's own identity. */
-export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices }) {
+export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices; shell?: ShellBridge | null }) {
   const { settings, devices } = props
   const [list, setList] = useState<MediaDeviceInfo[]>([])
   const [error, setError] = useState<string | null>(null)
@@ -107,6 +109,7 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
             </button>
           )}
         </p>
+        <DesktopSettings shell={props.shell ?? null} />
       </div>
       <h3>You</h3>
       <dl className="facts">
