@@ -1,4 +1,5 @@
 import HyperDHT from 'hyperdht'
+import { parseHostPort } from './host-cache.js'
 
 /**
  * HyperDHT's public list names each node `IP@host:port`, and dht-rpc pings
@@ -16,12 +17,11 @@ export async function preflightBootstrap(list: string[], host?: string): Promise
     await probe.ready()
     return await Promise.all(
       list.map(async (entry) => {
-        const m = /^([^@\s]+)@(.+):(\d{1,5})$/.exec(entry)
-        if (!m) return entry
-        const [, ip, name, port] = m as unknown as [string, string, string, string]
+        const { host: name, port, suggested } = parseHostPort(entry)
+        if (!suggested) return entry
         try {
-          await probe.ping({ host: ip, port: Number(port) }, { retry: false })
-          return `${ip}:${port}`
+          await probe.ping({ host: suggested, port }, { retry: false })
+          return `${suggested}:${port}`
         } catch {
           return `${name}:${port}`
         }

@@ -39,9 +39,10 @@ export class HostCache {
   }
 }
 
-export function parseHostPort(input: string): HostAddress {
+/** `HOST:PORT`, or HyperDHT's `IP@HOST:PORT` (a suggested IP for a named node). */
+export function parseHostPort(input: string): HostAddress & { suggested?: string } {
   const m = /^(?:([^@\s]+)@)?\[?([A-Za-z0-9.\-:]+?)\]?:(\d{1,5})$/.exec(input.trim())
   const port = m ? Number(m[3]) : NaN
   if (!m || port < 1 || port > 65535) throw new Error(`not a HOST:PORT address: ${JSON.stringify(input)}`)
-  return { host: m[2] as string, port }
+  return m[1] ? { host: m[2] as string, port, suggested: m[1] } : { host: m[2] as string, port }
 }

@@ -81,7 +81,6 @@ test('a fifth member invited by a member (not the mixer) joins and hears everyon
   await everyoneHearsTheOthers(live(), 'five members')
 })
 
-
 /** A minimal audio offer: the rules answer before any media is negotiated. */
 const OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n')
 
@@ -110,6 +109,7 @@ test("strangers' conference INVITEs get the rules' answers and ring nobody: 302 
   for (const x of live()) assert.equal(await x.page.getByTestId('incoming-call').count(), 0, `${x.name} must not ring`)
   assert.equal(await rosterSettles(live(), 'the same five after the strangers'), mixer)
 })
+
 test('the roster shows who speaks; a member who mutes leaves every mix and shows muted to all', async () => {
   const people = live()
   const { mixer } = await conferencePanel(people[0]!.page)

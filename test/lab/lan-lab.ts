@@ -35,8 +35,7 @@ export interface LanHost {
   phone: string
   phonePassword: string
   peer: CliProcess
-  /** When `parley serve` was spawned, and when it said it was ready (Date.now()). */
-  spawnedAt: number
+  /** When `parley serve` said it was ready (Date.now()). */
   readyAt: number
 }
 
@@ -77,9 +76,8 @@ export async function startLanLab(names: string[], opts: { serveArgs?: string[] 
       const aor = `sip:${name}@lan.test`
       // No --bootstrap: the public list, unreachable from here (the namespace has no route out).
       const args = [PARLEY, 'serve', '--data-dir', dataDir, '--aor', aor, '--name', name, '--sip-udp', '5060', '--sip-dns', 'off', ...(opts.serveArgs ?? [])]
-      const spawnedAt = Date.now()
       const peer = new CliProcess(spawnIn(ns, NODE, args, { env: { ...process.env, PARLEY_LOG_LEVEL: 'info' } }))
-      hosts.push({ name, ns, address, dataDir, aor, phone, phonePassword, peer, spawnedAt, readyAt: 0 })
+      hosts.push({ name, ns, address, dataDir, aor, phone, phonePassword, peer, readyAt: 0 })
     }
     await Promise.all(hosts.map(async (h) => h.peer.waitFor((l) => l.event === 'ready', 'ready').then(() => (h.readyAt = Date.now()))))
   } catch (err) {
