@@ -94,7 +94,8 @@ test('bad flags, bad AORs, missing peers and a busy data dir give one-line error
     [['serve', '--data-dir', dir, '--turn-port', '70000'], 2, /--turn-port must be an integer/],
     [['serve', '--data-dir', dir, '--relay-max-calls', 'lots'], 2, /--relay-max-calls must be an integer/],
     [['serve', '--data-dir', dir, '--relay-cpu', 'theirs'], 2, /--relay-cpu must be system or own/],
-    [['serve', '--data-dir', dir, '--lan', 'loud'], 2, /--lan must be one of advertise, browse, off/]
+    [['serve', '--data-dir', dir, '--lan', 'loud'], 2, /--lan must be one of advertise, browse, off/],
+    [['serve', '--data-dir', dir, '--lan-refresh-ms', '10'], 2, /--lan-refresh-ms must be an integer from 500 to 3600000/]
   ]
   for (const [args, code, message] of cases) {
     const r = await runCli(args)
