@@ -26,6 +26,8 @@ export interface PeerTimers {
   /** RFC 3261 Timer F: how long a non-INVITE request waits for a final response. */
   timerFMs: number
   connectTimeoutMs: number
+  /** When a peer-stream connect has not opened yet, a second attempt starts (docs/overlay.md). */
+  connectHedgeMs: number
   registrationRefreshMs: number
   registrationRetryMs: number
   rejoinMs: number
@@ -57,6 +59,7 @@ export interface PeerOptions {
 export const DEFAULT_TIMERS: PeerTimers = {
   timerFMs: 32_000, // 64 × T1 (RFC 3261 §17.1.2.2)
   connectTimeoutMs: 15_000,
+  connectHedgeMs: 4_000,
   registrationRefreshMs: 10 * 60_000,
   registrationRetryMs: 5_000,
   rejoinMs: 30_000
@@ -122,7 +125,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     let mailbox: MailboxService | null = null
     try {
       await overlay.start()
-      const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, limits: opts.limits })
+      const connections = new PeerConnections(overlay, log, { connectTimeoutMs: timers.connectTimeoutMs, hedgeMs: timers.connectHedgeMs, limits: opts.limits })
       const mail = await MailboxService.open(
         {
           dataDir: opts.dataDir,

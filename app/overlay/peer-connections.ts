@@ -6,6 +6,8 @@ import type { FramerLimits } from '../sip/stream-framer.js'
 import type { OverlayNode } from './overlay-node.js'
 import { PeerSipFlow } from './peer-sip-flow.js'
 
+const MAX_ATTEMPTS = 2
+
 export interface PeerConnectionsEvents {
   flow: [PeerSipFlow]
 }
@@ -22,7 +24,7 @@ export class PeerConnections extends EventEmitter<PeerConnectionsEvents> {
   constructor(
     private readonly overlay: OverlayNode,
     private readonly log: Logger,
-    private readonly opts: { connectTimeoutMs: number; limits?: FramerLimits }
+    private readonly opts: { connectTimeoutMs: number; hedgeMs: number; limits?: FramerLimits }
   ) {
     super()
     overlay.on('connection', (stream) => this.adopt(stream))
@@ -46,23 +48,61 @@ export class PeerConnections extends EventEmitter<PeerConnectionsEvents> {
     return dialing
   }
 
-  private async dial(publicKey: Buffer): Promise<PeerSipFlow> {
+  /**
+   * Connect, hedged: a HyperDHT connect sometimes stalls (a handshake or a
+   * findPeer reply lost on the way) although a fresh one would open at once.
+   * So a second attempt starts after `hedgeMs`, or as soon as the first fails;
+   * the first to open wins and the other is destroyed. An unreachable peer
+   * still fails at `connectTimeoutMs`.
+   */
+  private dial(publicKey: Buffer): Promise<PeerSipFlow> {
     const hex = publicKey.toString('hex')
-    const stream = this.overlay.connect(publicKey)
-    const flow = this.adopt(stream)
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.opts.connectTimeoutMs)
+    const { connectTimeoutMs, hedgeMs } = this.opts
+    const started = performance.now()
+    const streams: NoiseSecretStream[] = []
+    const errors: string[] = []
+    let pending = 0
+    return new Promise<PeerSipFlow>((resolve, reject) => {
+      let settled = false
+      const finish = (winner: PeerSipFlow | null, why: string) => {
+        if (settled) return
+        settled = true
+        clearTimeout(deadline)
+        clearTimeout(hedge)
+        for (const s of streams) if (s !== winner?.stream) s.destroy()
+        const ms = Math.round(performance.now() - started)
+        if (winner) {
+          if (errors.length || streams.length > 1) this.log.info({ peer: hex.slice(0, 16), attempts: streams.length, errors, ms }, 'peer stream opened on a second attempt')
+          resolve(winner)
+          return
+        }
+        this.log.warn({ peer: hex.slice(0, 16), attempts: streams.length, errors, ms }, 'peer unreachable')
+        reject(new PeerUnreachableError(hex, why))
+      }
+      const attempt = () => {
+        if (settled || streams.length >= MAX_ATTEMPTS) return
+        const stream = this.overlay.connect(publicKey)
+        streams.push(stream)
+        let error = 'connection closed'
+        stream.once('error', (err: Error & { code?: string }) => {
+          error = err.code ?? err.message
+        })
+        const flow = this.adopt(stream)
+        pending++
+        void flow.opened.then((open) => {
+          pending--
+          if (open) return finish(flow, '')
+          errors.push(error)
+          if (streams.length < MAX_ATTEMPTS) {
+            clearTimeout(hedge)
+            attempt()
+          } else if (pending === 0) finish(null, errors.join('; '))
+        })
+      }
+      const deadline = setTimeout(() => finish(null, `no connection within ${connectTimeoutMs} ms${errors.length ? ` (${errors.join('; ')})` : ''}`), connectTimeoutMs)
+      const hedge = setTimeout(attempt, hedgeMs)
+      attempt()
     })
-    let streamError = 'connection closed'
-    stream.once('error', (err: Error & { code?: string }) => {
-      streamError = err.code ?? err.message
-    })
-    const outcome = await Promise.race([flow.opened, timeout])
-    clearTimeout(timer)
-    if (outcome === true) return flow
-    stream.destroy()
-    throw new PeerUnreachableError(hex, outcome === 'timeout' ? `no connection within ${this.opts.connectTimeoutMs} ms` : streamError)
   }
 
   private adopt(stream: NoiseSecretStream): PeerSipFlow {

@@ -17,7 +17,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -68,6 +68,8 @@ export interface LabPeer {
   randomized: boolean
   /** console errors and page errors, newest last (kept short) */
   pageErrors: string[]
+  /** its `parley serve` log (pino JSON lines) */
+  logFile: string
 }
 
 export interface CallLab {
@@ -251,7 +253,7 @@ export async function startCallLab(opts: CallLabOptions = {}): Promise<CallLab> 
         await page.goto(web.url)
         await page.waitForURL(/\/app\//)
         await page.getByTestId('sip-registration').filter({ hasText: /^registered$/ }).waitFor({ timeout: 60_000 })
-        peers.set(name, { name, side, nat, aor, host, child, dataDir, url: web.url, browser, page, firewalled: true, randomized: false, pageErrors })
+        peers.set(name, { name, side, nat, aor, host, child, dataDir, url: web.url, browser, page, firewalled: true, randomized: false, pageErrors, logFile: join(logDir, `${name}.log`) })
       })
     )
     phase('peers')
@@ -423,6 +425,7 @@ export async function uiDiagnostics(page: Page): Promise<Record<string, string |
   const failovers = await page.getByTestId('relay-failover').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')}: ${e.textContent?.trim() ?? ''}`)).catch(() => [])
   return {
     state: await text('call-state'),
+    endCause: await text('call-end-cause'),
     mediaPath: await text('media-path'),
     recovery: await text('media-recovery'),
     plan: (await text('relay-plan')) ?? (await text('relay-plan-error')),
@@ -444,6 +447,21 @@ export type PathKind = 'direct' | 'relayed'
 export const pathKind = (i: PcInfo | null): PathKind | null => (i?.path ? (i.path.local.type === 'relay' || i.path.remote.type === 'relay' ? 'relayed' : 'direct') : null)
 const describePath = (i: PcInfo | null) => (i?.path ? `${i.path.local.type} ${i.path.local.address}:${i.path.local.port} ↔ ${i.path.remote.type} ${i.path.remote.address}:${i.path.remote.port}` : 'no selected pair')
 
+/** The serve log's warnings and errors of the last minute, for failure messages (CI shows only those). */
+async function recentWarnings(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  const since = Date.now() - 60_000
+  const lines = text.split('\n').flatMap((line) => {
+    try {
+      const e = JSON.parse(line) as { level?: number; time?: number; msg?: string }
+      return (e.level ?? 0) >= 40 && (e.time ?? 0) >= since ? [line.slice(0, 400)] : []
+    } catch {
+      return []
+    }
+  })
+  return lines.length ? `; log warnings ${JSON.stringify(lines.slice(-5))}` : ''
+}
+
 /** One line per side for failure messages: UI state, ICE state, path, counters, relay plan, recent page errors. */
 export async function describeCall(from: LabPeer, to: LabPeer): Promise<string> {
   const lines: string[] = []
@@ -451,7 +469,8 @@ export async function describeCall(from: LabPeer, to: LabPeer): Promise<string> 
     const [ui, pc, audio] = await Promise.all([uiDiagnostics(p.page).catch((e: Error) => ({ error: e.message })), pcInfo(p.page).catch(() => null), audioStats(p.page).catch(() => null)])
     lines.push(
       `${p.name}: ui ${JSON.stringify(ui)}; pc ${pc ? `ice ${pc.iceConnectionState}/${pc.connectionState}/${pc.signalingState}, path ${describePath(pc)}, local [${pc.localTypes}], remote [${pc.remoteTypes}], rx ${audio?.packetsReceived ?? '?'}, tx ${audio?.packetsSent ?? '?'}` : 'none'}` +
-        (p.pageErrors.length ? `; page errors ${JSON.stringify(p.pageErrors.slice(-3))}` : '')
+        (p.pageErrors.length ? `; page errors ${JSON.stringify(p.pageErrors.slice(-3))}` : '') +
+        (await recentWarnings(p.logFile))
     )
   }
   return lines.join('\n  ')

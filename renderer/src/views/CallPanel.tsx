@@ -86,7 +86,7 @@ export function CallPanel({ call, quality, actions }: { call: CallView; quality:
         <span className="call-panel__peer">{who}</span>
         <span className="call-panel__state" role="status" aria-live="assertive">
           <span data-testid="call-state">{call.state}</span>
-          {call.state === 'ended' && call.endCause ? <span className="muted"> ({call.endCause})</span> : null}
+          {call.state === 'ended' && call.endCause ? <span className="muted" data-testid="call-end-cause"> ({call.endCause})</span> : null}
           {call.earlyMedia && call.state === 'ringing' ? <span className="muted"> (early media)</span> : null}
         </span>
         <span className="call-panel__timer" data-testid="call-timer" aria-label="Call duration">
