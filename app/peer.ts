@@ -269,6 +269,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         routingTable: this.overlay.routingTable(),
         lan: this.overlay.lan && {
           advertising: this.overlay.lan.isAdvertising,
+          mode: this.overlay.lan.mayAdvertise ? 'advertise' : 'browse',
           peers: this.overlay.lan.peers().map((p) => ({
             aor: p.aor,
             displayName: p.displayName,

@@ -247,6 +247,8 @@ export const NodeStatus = z.object({
     lan: z
       .object({
         advertising: z.boolean(),
+        /** What `parley serve --lan` allows: `browse` never advertises, whatever the setting says. */
+        mode: z.enum(['advertise', 'browse']),
         peers: z.array(z.object({ aor: z.string(), displayName: z.string(), publicKey: z.string(), address: z.string(), dht: z.string().nullable() }))
       })
       .nullable()

@@ -97,6 +97,11 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
     return this.advertising
   }
 
+  /** False when started browse-only (`--lan browse`): the privacy setting cannot turn advertising on. */
+  get mayAdvertise(): boolean {
+    return this.opts.advertise
+  }
+
   /** Publish (or republish with new details) one of our AORs. */
   advertise(advert: LanAdvert & { port: number }): void {
     if (this.closed) return

@@ -50,6 +50,7 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
         return st.overlay.state === 'joined' && st.overlay.routingTableSize > 0 && st
       })
       assert.ok(s.overlay.lan?.advertising)
+      assert.equal(s.overlay.lan?.mode, 'advertise')
     }
     const lookup = await runCli(['lookup', bob.aor, '--trace', '--json', '--data-dir', alice.dataDir])
     assert.equal(lookup.code, 0, lookup.stderr)

@@ -22,7 +22,7 @@ export interface LanStatus {
   overlay: {
     state: string
     routingTableSize: number
-    lan: { advertising: boolean; peers: Array<{ aor: string; publicKey: string; address: string; dht: string | null }> } | null
+    lan: { advertising: boolean; mode: 'advertise' | 'browse'; peers: Array<{ aor: string; publicKey: string; address: string; dht: string | null }> } | null
   }
 }
 

@@ -49,7 +49,7 @@ function LocalNetwork({ lan }: { lan: NonNullable<NodeStatus['overlay']['lan']> 
         </p>
       ) : (
         <>
-          <p data-testid="node-lan">{lan.advertising ? 'Announcing this peer with mDNS.' : 'Not announcing this peer (privacy setting); still finding others.'}</p>
+          <p data-testid="node-lan">{lan.advertising ? 'Announcing this peer with mDNS.' : `Not announcing this peer (${lan.mode === 'browse' ? 'started with --lan browse' : 'privacy setting'}); still finding others.`}</p>
           {lan.peers.length === 0 ? (
             <p className="node-panel__muted">No Parley peers found on this network.</p>
           ) : (

@@ -1,10 +1,11 @@
 /** @jsxRuntime automatic */
 import { useEffect, useState } from 'react'
 import { RelayLimits, type Identity, type Settings as SettingsValue } from '../../../app/api/contract.js'
-import { errorText } from '../api.js'
+import { errorText, useNodeStatus } from '../api.js'
 import type { AudioDevices } from '../phone/devices.js'
 import type { ShellBridge } from '../../../app/api/desktop-bridge.js'
 import { DesktopSettings } from './DesktopSettings.js'
+import { LanAdvertiseSetting } from './LanAdvertiseSetting.js'
 
 export interface LimitBounds {
   min: number
@@ -31,6 +32,8 @@ const limitBounds = (field: keyof Pick<RelayLimits, 'relayMaxKbps' | 'relayMaxCa
 /** Theme, audio devices, ringtone, auto-answer, notifications, relaying for others; the user's own identity. */
 export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices; shell?: ShellBridge | null }) {
   const { settings, devices } = props
+  // Only for what the start-up flags allow (--lan); nothing here changes fast.
+  const { status } = useNodeStatus(10_000)
   const [list, setList] = useState<MediaDeviceInfo[]>([])
   const [error, setError] = useState<string | null>(null)
   const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission)
@@ -88,10 +91,7 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
           <input type="checkbox" data-testid="settings-auto-answer" checked={settings.autoAnswer} onChange={(e) => set({ autoAnswer: e.target.checked })} />
           Answer incoming calls at once
         </label>
-        <label className="check">
-          <input type="checkbox" data-testid="setting-lan-advertise" checked={settings.lanAdvertise} onChange={(e) => set({ lanAdvertise: e.target.checked })} />
-          Let people on this local network find me (mDNS); others are found either way
-        </label>
+        <LanAdvertiseSetting checked={settings.lanAdvertise} lan={status?.overlay.lan} onChange={(on) => set({ lanAdvertise: on })} />
         <fieldset className="stack">
           <legend>Relaying for others</legend>
           <label className="check">
