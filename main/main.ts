@@ -1,5 +1,6 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import {
   app,
   BrowserWindow,
@@ -30,6 +31,7 @@ import { setupDesktopSettings } from './desktop-settings.js'
 import { setupMainWindow } from './main-window.js'
 import { setupNotifications } from './notifications.js'
 import { setupPeer } from './peer-host.js'
+import { desktopPeerDir } from './peer-dir.js'
 import { setupPower } from './power.js'
 import { findLinkInArgv, parseProtocolLink, PROTOCOL_SCHEMES, type CallLink } from './protocol-links.js'
 import { setupRendererBridge } from './renderer-bridge.js'
@@ -88,7 +90,7 @@ async function onReady(): Promise<void> {
   setupAppProtocol(protocol, join(root, 'dist', 'renderer'))
 
   const peerHost = setupPeer({
-    dataDir: join(userData, 'peer'),
+    dataDir: desktopPeerDir({ userData, userDataSwitch: app.commandLine.hasSwitch('user-data-dir'), env: process.env, platform: process.platform, exists: existsSync }),
     aor: args.aor,
     bootstrap: args.bootstrap,
     bootstrapFile: join(root, 'resources', 'bootstrap.json'),

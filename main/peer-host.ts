@@ -3,7 +3,9 @@ import type { Logger } from 'pino'
 import type { PeerOptions, PeerStatus } from '../app/peer.js'
 import { openPeerApi, type PeerApi } from '../app/api/peer-api.js'
 import { readJsonFile } from '../app/store/json-file.js'
-import { errorCode } from '../app/errors.js'
+import { errorCode, ParleyError } from '../app/errors.js'
+import { startControlServer } from '../app/cli/control-server.js'
+import { controlSocketPath, socketAnswers } from '../app/cli/control-socket.js'
 
 /**
  * What the shell knows about its peer, as the renderer sees it.
@@ -59,10 +61,20 @@ export function setupPeer(opts: PeerHostOptions): PeerHost {
   let closing: Promise<void> | null = null
   let closed = false
 
+  let control: { close(): Promise<void> } | null = null
+
   const opening = (async () => {
+    // One peer per data directory: a `parley serve` (or another shell) already on it keeps it.
+    if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
     const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
     // The desktop app finds and is found by peers on its LAN (the setting can silence it).
-    return openPeerApi({ lan: { advertise: true }, ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })
+    const s = await openPeerApi({ lan: { advertise: true }, ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })
+    // The CLI (`parley status`, `parley diag`, …) reaches the desktop's peer as it reaches `parley serve`.
+    control = await startControlServer(s.api, opts.dataDir, opts.log).catch((err: unknown) => {
+      opts.log.warn({ err }, 'control socket not opened: the parley CLI cannot reach this peer')
+      return null
+    })
+    return s
   })()
   const ready = opening.then(
     (s) => {
@@ -92,6 +104,7 @@ export function setupPeer(opts: PeerHostOptions): PeerHost {
     close() {
       closing ??= (async () => {
         await ready
+        await control?.close()
         if (served) {
           await served.close()
           closed = true

@@ -6,6 +6,7 @@ import { setupPeer } from '../../main/peer-host.js'
 import { silentLogger } from '../../app/log.js'
 import { Lab } from '../helpers/overlay.js'
 import { IDENTITY_FILE } from '../../app/identity/identity-store.js'
+import { runCli } from '../helpers/cli.js'
 
 let lab: Lab
 before(async () => {
@@ -50,4 +51,32 @@ test('a broken bootstrap file fails the start with DATA_CORRUPT instead of crash
   const status = host.status()
   assert.equal(status.state, 'failed')
   assert.equal(status.state === 'failed' && status.error.code, 'DATA_CORRUPT')
+})
+
+test('the parley CLI reaches the desktop peer over its control socket, and one data directory has one peer', async () => {
+  const dataDir = await lab.tempDir()
+  const host = setupPeer({ dataDir, aor: 'sip:desk3@example.org', bootstrap: lab.bootstrap, log: silentLogger() })
+  await host.ready
+  assert.equal(host.status().state, 'running')
+
+  const status = await runCli(['status', '--data-dir', dataDir, '--json'])
+  assert.equal(status.code, 0, status.stderr)
+  assert.equal(JSON.parse(status.stdout).aor, 'sip:desk3@example.org')
+  const routes = await runCli(['diag', 'routes', '--data-dir', dataDir, '--json'])
+  assert.equal(routes.code, 0, routes.stderr)
+  assert.ok(Array.isArray(JSON.parse(routes.stdout).routes.nodes))
+
+  // Neither a second shell nor `parley serve` takes a data directory the shell runs on.
+  const second = setupPeer({ dataDir, bootstrap: lab.bootstrap, log: silentLogger() })
+  await second.ready
+  const refused = second.status()
+  assert.equal(refused.state === 'failed' && refused.error.code, 'DATA_DIR_IN_USE')
+  const serve = await runCli(['serve', '--data-dir', dataDir, '--bootstrap', lab.bootstrap.join(','), '--lan', 'off'])
+  assert.equal(serve.code, 1)
+  assert.match(serve.stderr, /already running/)
+
+  await host.close()
+  const after = await runCli(['status', '--data-dir', dataDir])
+  assert.equal(after.code, 1)
+  assert.match(after.stderr, /PEER_NOT_RUNNING/)
 })
