@@ -21,7 +21,7 @@ import { History } from './views/History.js'
 import { LeaveVoicemail, type VoicemailTarget } from './views/LeaveVoicemail.js'
 import { NodeView } from './views/NodeView.js'
 import { Overlay } from './views/Overlay.js'
-import { Settings } from './views/Settings.js'
+import { SettingsView } from './views/Settings.js'
 import { Sidebar, type ViewName } from './views/Sidebar.js'
 import { Voicemail } from './views/Voicemail.js'
 
@@ -254,7 +254,7 @@ function MainView({ identity, aor }: { identity: Identity; aor: string }) {
         {view === 'voicemail' && <Voicemail mailbox={mailbox} devices={devices} />}
         {view === 'node' && <NodeView />}
         {view === 'overlay' && <Overlay ownAor={aor} />}
-        {view === 'settings' && <Settings identity={identity} settings={settings} update={updateSettings} devices={devices} shell={desktopBridge()?.shell ?? null} />}
+        {view === 'settings' && <SettingsView identity={identity} settings={settings} update={updateSettings} devices={devices} shell={desktopBridge()?.shell ?? null} />}
       </main>
     </div>
   )

@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic */
 import { useEffect, useState } from 'react'
-import { RelayLimits, type Identity, type Settings as SettingsValue } from '../../../app/api/contract.js'
+import { RelayLimits, type Identity, type NodeStatus, type Settings as SettingsValue } from '../../../app/api/contract.js'
 import { errorText, useNodeStatus } from '../api.js'
 import type { AudioDevices } from '../phone/devices.js'
 import type { ShellBridge } from '../../../app/api/desktop-bridge.js'
@@ -29,11 +29,25 @@ const limitBounds = (field: keyof Pick<RelayLimits, 'relayMaxKbps' | 'relayMaxCa
   return { min: schema.minValue ?? 0, max: schema.maxValue ?? Number.MAX_SAFE_INTEGER }
 }
 
-/** Theme, audio devices, ringtone, auto-answer, notifications, relaying for others; the user's own identity. */
-export function Settings(props: { identity: Identity; settings: SettingsValue; update: (patch: Partial<SettingsValue>) => Promise<void>; devices: AudioDevices; shell?: ShellBridge | null }) {
-  const { settings, devices } = props
-  // Only for what the start-up flags allow (--lan); nothing here changes fast.
+export interface SettingsProps {
+  identity: Identity
+  settings: SettingsValue
+  update: (patch: Partial<SettingsValue>) => Promise<void>
+  devices: AudioDevices
+  shell?: ShellBridge | null
+  /** The peer's LAN discovery (what `--lan` allows); undefined while not known. */
+  lan?: NodeStatus['overlay']['lan']
+}
+
+/** The settings view as the app shows it: the peer's LAN mode polled (start-up flags; nothing here changes fast). */
+export function SettingsView(props: Omit<SettingsProps, 'lan'>) {
   const { status } = useNodeStatus(10_000)
+  return <Settings {...props} lan={status?.overlay.lan} />
+}
+
+/** Theme, audio devices, ringtone, auto-answer, notifications, relaying for others; the user's own identity. */
+export function Settings(props: SettingsProps) {
+  const { settings, devices } = props
   const [list, setList] = useState<MediaDeviceInfo[]>([])
   const [error, setError] = useState<string | null>(null)
   const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission)
@@ -91,7 +105,7 @@ export function Settings(props: { identity: Identity; settings: SettingsValue; u
           <input type="checkbox" data-testid="settings-auto-answer" checked={settings.autoAnswer} onChange={(e) => set({ autoAnswer: e.target.checked })} />
           Answer incoming calls at once
         </label>
-        <LanAdvertiseSetting checked={settings.lanAdvertise} lan={status?.overlay.lan} onChange={(on) => set({ lanAdvertise: on })} />
+        <LanAdvertiseSetting checked={settings.lanAdvertise} lan={props.lan} onChange={(on) => set({ lanAdvertise: on })} />
         <fieldset className="stack">
           <legend>Relaying for others</legend>
           <label className="check">
