@@ -16,6 +16,7 @@ import { MessageStore, type StoredMessage } from './im/message-store.js'
 import { Pager, type SendResult } from './im/pager.js'
 import { PresenceService, type PresenceOptions } from './presence/presence-service.js'
 import { peerHost } from './sip/proxy/local-addresses.js'
+import { lanContact } from './overlay/lan-records.js'
 import { silentLogger } from './log.js'
 import { ParleyError } from './errors.js'
 import { RelayService, type RelayOptions } from './relay/relay-service.js'
@@ -118,7 +119,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
       registration: { refreshMs: timers.registrationRefreshMs, retryMs: timers.registrationRetryMs },
       rejoinMs: timers.rejoinMs,
       relayThrough: (remote) => relay?.relayThrough(remote) ?? null,
-      lan: opts.lan && { ...opts.lan, displayName: identity.displayName ?? '', contact: (a, host) => lanContact(a, host, identity.keyPair.publicKey, sip) }
+      lan: opts.lan && { ...opts.lan, displayName: identity.displayName ?? '', contact: (a, host) => lanContact(a, host, sip?.transports.find((t) => t.name === 'UDP')?.local ?? null, peerHost(identity.keyPair.publicKey)) }
     })
     let sip: SipStack | null = null
     let presence: PresenceService | null = null
@@ -165,6 +166,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
           doNotDisturb: () => presence?.own().status === 'busy',
           overlayLookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'proxy' })).keys,
           flowTo,
+          lanPhones: (a) => overlay.lan?.lookupPhone(a) ?? [],
           local: (req, flow) => localRequest(req, flow, pager, presence),
           health: () => {
             const { role, annoyance } = relays.status()
@@ -276,7 +278,8 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
             publicKey: p.publicKey.toString('hex'),
             address: p.address,
             dht: p.dht && `${p.dht.host}:${p.dht.port}`
-          }))
+          })),
+          phones: this.overlay.lan.phones().map((p) => ({ aor: p.aor, displayName: p.displayName, contact: p.contact, address: p.address }))
         }
       },
       connections: this.connections.size,
@@ -345,18 +348,6 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
     })()
     return this.closing
   }
-}
-
-/**
- * The SIP contact a LAN advertisement names: the peer's UDP transport, where
- * standard phones on the LAN can send; else the overlay host only Parley peers reach.
- */
-function lanContact(aor: Aor, host: string, publicKey: Buffer, sip: SipStack | null): { contact: string; port: number | null } {
-  const user = /^sips?:([^@]+)@/i.exec(aor)?.[1]
-  const prefix = user ? `sip:${user}@` : 'sip:'
-  const udp = sip?.transports.find((t) => t.name === 'UDP')
-  if (udp) return { contact: `${prefix}${host}:${udp.local.port}`, port: udp.local.port }
-  return { contact: `${prefix}${peerHost(publicKey)}`, port: null }
 }
 
 /** Requests for the peer's own user: instant messages to the inbox, presence SUBSCRIBE/NOTIFY, OPTIONS answered here. */

@@ -7,7 +7,7 @@ import { SipCore, type LocalHandler, type PeerHealth } from './sip/sip-core.js'
 import { TransactionLayer } from './sip/transaction/transaction-layer.js'
 import { DEFAULT_SIP_TIMERS, type SipTimers } from './sip/transaction/timers.js'
 import { LocalAddresses } from './sip/proxy/local-addresses.js'
-import { TargetResolver, type HostTarget } from './sip/proxy/target-resolver.js'
+import { TargetResolver, type HostTarget, type TargetResolverDeps } from './sip/proxy/target-resolver.js'
 import { dnsResolveHost } from './sip/proxy/dns-resolver.js'
 import type { SipUri } from './sip/uri.js'
 import type { SipFlow, SipTransport } from './sip/transport.js'
@@ -51,6 +51,8 @@ export interface SipStackDeps {
   doNotDisturb?: () => boolean
   overlayLookup: ((aor: Aor) => Promise<Buffer[]>) | null
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  /** Plain SIP UAs found on the LAN for an AOR (`TargetResolverDeps.lanPhones`). */
+  lanPhones?: TargetResolverDeps['lanPhones']
   local: LocalHandler
   /** The peer's side of the health OPTIONS answers with (the registrar count is the stack's own). */
   health?: () => Omit<PeerHealth, 'registrations'>
@@ -105,6 +107,7 @@ export class SipStack {
       overlayLookup: deps.overlayLookup,
       ownKey: deps.publicKey,
       flowTo: deps.flowTo,
+      lanPhones: deps.lanPhones,
       resolveHost,
       log
     })

@@ -249,7 +249,9 @@ export const NodeStatus = z.object({
         advertising: z.boolean(),
         /** What `parley serve --lan` allows: `browse` never advertises, whatever the setting says. */
         mode: z.enum(['advertise', 'browse']),
-        peers: z.array(z.object({ aor: z.string(), displayName: z.string(), publicKey: z.string(), address: z.string(), dht: z.string().nullable() }))
+        peers: z.array(z.object({ aor: z.string(), displayName: z.string(), publicKey: z.string(), address: z.string(), dht: z.string().nullable() })),
+        /** Plain SIP UAs advertising themselves (no Parley key): the proxy routes their AORs to `contact`. */
+        phones: z.array(z.object({ aor: z.string(), displayName: z.string(), contact: z.string(), address: z.string() }))
       })
       .nullable()
       .optional()

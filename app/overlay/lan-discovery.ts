@@ -3,7 +3,7 @@ import { Bonjour, type Browser, type Service } from 'bonjour-service'
 import type { Logger } from 'pino'
 import type { Aor } from '../identity/aor.js'
 import type { HostAddress } from './host-cache.js'
-import { instanceName, parseService, SIPURI_PROTOCOL, SIPURI_SUFFIX, SIPURI_TYPE, txtRecord, type LanAdvert, type LanEntry } from './lan-records.js'
+import { instanceName, parseService, phoneTarget, SIPURI_PROTOCOL, SIPURI_SUFFIX, SIPURI_TYPE, txtRecord, type LanAdvert, type LanEntry, type LanPhoneEntry, type LanPhoneTarget } from './lan-records.js'
 
 export interface LanDiscoveryOptions {
   publicKey: Buffer
@@ -21,6 +21,13 @@ export interface LanDiscoveryOptions {
 export interface LanPeer extends LanEntry {
   /** Where the mDNS answer came from. */
   address: string
+  seenAt: number
+}
+
+/** A plain SIP UA advertising itself (no Parley key): the proxy sends its AOR's requests to `target`. */
+export interface LanPhone extends LanPhoneEntry {
+  address: string
+  target: LanPhoneTarget
   seenAt: number
 }
 
@@ -55,6 +62,7 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
   private readonly adverts = new Map<Aor, LanAdvert & { port: number }>()
   private readonly published = new Map<Aor, Service>()
   private readonly entries = new Map<string, LanPeer>()
+  private readonly phoneEntries = new Map<string, LanPhone>()
   private readonly timer: NodeJS.Timeout
   private advertising: boolean
   private closed = false
@@ -140,6 +148,15 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
     return this.fresh()
   }
 
+  /** Plain SIP UAs advertising `aor` (no Parley key), heard recently. */
+  lookupPhone(aor: Aor): LanPhone[] {
+    return this.phones().filter((e) => e.aor === aor)
+  }
+
+  phones(): LanPhone[] {
+    return [...this.phoneEntries.values()].filter((e) => e.seenAt >= this.cutoff())
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -181,18 +198,34 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
   private onService(s: Service): void {
     if (!s.fqdn) return
     const parsed = parseService(s.fqdn, s.txt)
-    if ('error' in parsed) {
-      this.log.debug({ instance: s.fqdn.slice(0, 120), err: parsed.error }, 'LAN instance ignored')
-      return
-    }
-    if (parsed.publicKey.equals(this.opts.publicKey)) return
     const key = s.fqdn.toLowerCase()
-    if (!this.entries.has(key) && this.entries.size >= MAX_ENTRIES) return
-    const entry: LanPeer = { ...parsed, address: s.referer?.address ?? '', seenAt: Date.now() }
+    const address = s.referer?.address ?? ''
+    if ('error' in parsed) return this.ignore(s.fqdn, parsed.error)
+    if (parsed.publicKey === null) return this.onPhone(key, parsed, s, address)
+    if (parsed.publicKey.equals(this.opts.publicKey)) return
+    if (!this.entries.has(key) && this.full()) return
+    const entry: LanPeer = { ...parsed, address, seenAt: Date.now() }
     const known = this.entries.get(key)
     this.entries.set(key, entry)
     if (!known) this.log.info({ aor: entry.aor, address: entry.address, dht: entry.dht }, 'LAN peer found')
     this.emit('up', entry)
+  }
+
+  private onPhone(key: string, parsed: LanPhoneEntry, s: Service, address: string): void {
+    const target = phoneTarget(parsed.contact, { host: s.host, port: s.port, addresses: [...(s.addresses ?? []), ...(address ? [address] : [])] })
+    if ('error' in target) return this.ignore(s.fqdn, target.error)
+    if (!this.phoneEntries.has(key) && this.full()) return
+    const known = this.phoneEntries.get(key)
+    this.phoneEntries.set(key, { ...parsed, address, target, seenAt: Date.now() })
+    if (!known) this.log.info({ aor: parsed.aor, address, target }, 'LAN SIP phone found')
+  }
+
+  private ignore(fqdn: string, err: string): void {
+    this.log.debug({ instance: fqdn.slice(0, 120), err }, 'LAN instance ignored')
+  }
+
+  private full(): boolean {
+    return this.entries.size + this.phoneEntries.size >= MAX_ENTRIES
   }
 
   /** Every answer naming a known instance proves it is still there (the library keeps no such time). */
@@ -200,13 +233,14 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
     const now = Date.now()
     for (const rr of [...(packet.answers ?? []), ...(packet.additionals ?? [])]) {
       if (rr.type !== 'SRV' || !rr.name.toLowerCase().endsWith(SIPURI_SUFFIX)) continue
-      const entry = this.entries.get(rr.name.toLowerCase())
+      const entry = this.entries.get(rr.name.toLowerCase()) ?? this.phoneEntries.get(rr.name.toLowerCase())
       if (entry) entry.seenAt = now
     }
   }
 
   private drop(fqdn: string | undefined): void {
     if (!fqdn) return
+    if (this.phoneEntries.delete(fqdn.toLowerCase())) return
     const entry = this.entries.get(fqdn.toLowerCase())
     if (!entry) return
     this.entries.delete(fqdn.toLowerCase())
@@ -215,14 +249,18 @@ export class LanDiscovery extends EventEmitter<LanEvents> {
   }
 
   private fresh(): LanPeer[] {
-    const cutoff = Date.now() - 3 * this.refreshMs - 5_000
-    return [...this.entries.values()].filter((e) => e.seenAt >= cutoff)
+    return [...this.entries.values()].filter((e) => e.seenAt >= this.cutoff())
+  }
+
+  /** Entries heard of before this are stale: silent for 3 rounds. */
+  private cutoff(): number {
+    return Date.now() - 3 * this.refreshMs - 5_000
   }
 
   /** Ask again (answers refresh `seenAt`) and forget instances that stopped answering. */
   private refresh(): void {
-    const cutoff = Date.now() - 3 * this.refreshMs - 5_000
-    for (const [fqdn, entry] of this.entries) {
+    const cutoff = this.cutoff()
+    for (const [fqdn, entry] of [...this.entries, ...this.phoneEntries]) {
       if (entry.seenAt >= cutoff) continue
       this.drop(fqdn)
       // The browser too must forget it, or it would not report the instance 'up' when it answers again.

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
 import { after, before, describe, test } from 'node:test'
 import { runCli } from '../helpers/cli.js'
 import { controlRequest } from '../../app/cli/control-client.js'
@@ -16,6 +17,7 @@ import { NODE, startLanLab, until, type LanHost as Host, type LanLab } from './l
 
 const PHONE = join(import.meta.dirname, 'fixtures', 'lan-phone.ts')
 const HOSTILE = join(import.meta.dirname, 'fixtures', 'mdns-hostile.ts')
+const ADVERTISER = join(import.meta.dirname, 'fixtures', 'lan-sip-advertiser.ts')
 const REFRESH_MS = 2000
 const SILENCE_MS = 3 * REFRESH_MS + 5000
 const sees = async (lab: LanLab, who: Host, aor: string) => (await lab.status(who)).overlay.lan?.peers.some((p) => p.aor === aor) ?? false
@@ -98,6 +100,35 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     assert.equal((await steps.bye).status, 200)
   })
 
+  test('a plain SIP phone announcing itself with mDNS (no Parley key) is called straight from a phone at a peer', async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const carol = 'sip:carol@lan.test'
+    // sipp's stock UAS in bob's namespace, next to (not registered with) bob's peer: INVITE → 180, 200; ACK; BYE → 200.
+    const uas = spawnIn(bob.ns, 'sipp', ['-sn', 'uas', '-i', bob.address, '-p', '5070', '-m', '1', '-nostdin', '-timeout', '90s', '-timeout_error'], { cwd: tmpdir() })
+    const uasExit = new Promise<number | null>((resolve) => uas.once('exit', (code) => resolve(code)))
+    let uasErr = ''
+    uas.stderr?.on('data', (d: Buffer) => (uasErr += d.toString()))
+    const advertiser = spawnIn(bob.ns, NODE, ['--import', 'tsx', ADVERTISER, bob.address, carol, 'carol-desk.local', '5070'], { cwd: process.cwd() })
+    try {
+      await waitForJson(advertiser, (m) => m.event === 'published', 30_000)
+      const seen = await until("alice to see carol's desk phone on the LAN", async () => (await status(alice)).overlay.lan?.phones.find((p) => p.aor === carol))
+      assert.equal(seen.contact, 'sip:carol@carol-desk.local')
+      assert.equal(seen.address, bob.address)
+      const caller = spawnIn(alice.ns, NODE, ['--import', 'tsx', PHONE, 'caller', alice.phone, alice.phonePassword, '5060', carol], { cwd: process.cwd() })
+      const provisional = waitForJson<{ status: number }>(caller, (m) => m.event === 'provisional', 60_000)
+      const final = waitForJson<{ status: number }>(caller, (m) => m.event === 'final', 60_000)
+      const bye = waitForJson<{ status: number }>(caller, (m) => m.event === 'bye', 60_000)
+      assert.equal((await waitForJson<{ status: number }>(caller, (m) => m.event === 'registered', 30_000)).status, 200)
+      assert.equal((await provisional).status, 180)
+      assert.equal((await final).status, 200)
+      assert.equal((await bye).status, 200)
+      assert.equal(await uasExit, 0, `sipp UAS: ${uasErr.slice(-2000)}`)
+    } finally {
+      await stopProcess(advertiser)
+      await stopProcess(uas)
+    }
+  })
+
   test("a phone leaving withdraws only its own instance: the peer's others keep answering", async () => {
     const [alice, bob] = hosts as [Host, Host]
     assert.ok(await sees(lab, alice, bob.phone))
@@ -128,6 +159,8 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
       assert.ok(heard.has(alice.aor) && heard.has(marker))
       // alice's phone may have gone with its binding; nothing of the hostile host's but the marker may be there.
       assert.deepEqual([...heard].filter((a) => ![alice.aor, alice.phone, marker].includes(a)), [], alice.peer.stderr.split('\n').filter((l) => /phone|LAN/.test(l)).join('\n').slice(-3000))
+      // The keyless instance's contact points at another machine: no phone either.
+      assert.ok(!s.overlay.lan?.phones.some((p) => p.aor === 'sip:nokey@lan.test'), JSON.stringify(s.overlay.lan?.phones))
       const text = `still here ${Date.now()}`
       const sent = await runCli(['send', alice.aor, text, '--json', '--data-dir', bob.dataDir])
       assert.equal((JSON.parse(sent.stdout) as { status: number }).status, 200, sent.stderr)

@@ -22,7 +22,7 @@ export interface LanStatus {
   overlay: {
     state: string
     routingTableSize: number
-    lan: { advertising: boolean; mode: 'advertise' | 'browse'; peers: Array<{ aor: string; publicKey: string; address: string; dht: string | null }> } | null
+    lan: { advertising: boolean; mode: 'advertise' | 'browse'; peers: Array<{ aor: string; publicKey: string; address: string; dht: string | null }>; phones: Array<{ aor: string; contact: string; address: string }> } | null
   }
 }
 
@@ -75,7 +75,7 @@ export async function startLanLab(names: string[], opts: { serveArgs?: string[] 
       assert.equal(added.code, 0, added.stderr)
       const aor = `sip:${name}@lan.test`
       // No --bootstrap: the public list, unreachable from here (the namespace has no route out).
-      const args = [PARLEY, 'serve', '--data-dir', dataDir, '--aor', aor, '--name', name, '--sip-udp', '5060', '--sip-dns', 'off', ...(opts.serveArgs ?? [])]
+      const args = [PARLEY, 'serve', '--data-dir', dataDir, '--aor', aor, '--name', name, '--sip-udp', '5060', '--sip-host', '0.0.0.0', '--sip-dns', 'off', ...(opts.serveArgs ?? [])]
       const peer = new CliProcess(spawnIn(ns, NODE, args, { env: { ...process.env, PARLEY_LOG_LEVEL: 'info' } }))
       hosts.push({ name, ns, address, dataDir, aor, phone, phonePassword, peer, readyAt: 0 })
     }

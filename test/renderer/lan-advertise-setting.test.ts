@@ -8,15 +8,15 @@ const render = (lan: Parameters<typeof LanAdvertiseSetting>[0]['lan'], checked =
 const box = (html: string) => /<input[^>]*data-testid="setting-lan-advertise"[^>]*>/.exec(html)?.[0] ?? ''
 
 test('the LAN privacy box is live when the peer may advertise, or while its status is not known yet', () => {
-  for (const html of [render({ advertising: true, mode: 'advertise', peers: [] }), render(undefined)]) {
+  for (const html of [render({ advertising: true, mode: 'advertise', peers: [], phones: [] }), render(undefined)]) {
     assert.doesNotMatch(box(html), /disabled/)
     assert.doesNotMatch(html, /setting-lan-advertise-limit/)
   }
-  assert.match(box(render({ advertising: false, mode: 'advertise', peers: [] }, false)), /^(?!.*checked).*$/)
+  assert.match(box(render({ advertising: false, mode: 'advertise', peers: [], phones: [] }, false)), /^(?!.*checked).*$/)
 })
 
 test('the LAN privacy box is disabled, with the reason, when --lan browse or --lan off decides instead', () => {
-  const browse = render({ advertising: false, mode: 'browse', peers: [] })
+  const browse = render({ advertising: false, mode: 'browse', peers: [], phones: [] })
   assert.match(box(browse), /disabled=""/)
   assert.match(browse, /data-testid="setting-lan-advertise-limit">This peer was started with --lan browse: it finds others here but is never announced/)
   const off = render(null)

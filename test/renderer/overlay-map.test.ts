@@ -266,10 +266,14 @@ test('the node panel shows the role, uptime, traffic and routing table', () => {
 test('the node panel lists LAN neighbours, says whether this peer announces itself, and when discovery is off', () => {
   const off = renderToStaticMarkup(createElement(NodePanel, { status }))
   assert.match(off, /data-testid="node-lan">Discovery off/)
-  const lan = { advertising: false, mode: 'advertise' as const, peers: [{ aor: 'sip:bob@example.org', displayName: 'Bob', publicKey: id('cd'), address: '10.0.0.3', dht: '10.0.0.3:49737' }] }
+  const lan = { advertising: false, mode: 'advertise' as const, peers: [{ aor: 'sip:bob@example.org', displayName: 'Bob', publicKey: id('cd'), address: '10.0.0.3', dht: '10.0.0.3:49737' }], phones: [] }
   const html = renderToStaticMarkup(createElement(NodePanel, { status: { ...status, overlay: { ...status.overlay, lan } } }))
   assert.match(html, /data-testid="node-lan">Not announcing this peer \(privacy setting\)/)
   assert.match(html, /<strong>sip:bob@example\.org<\/strong> \(Bob\) at <code>10\.0\.0\.3<\/code>/)
   const browse = renderToStaticMarkup(createElement(NodePanel, { status: { ...status, overlay: { ...status.overlay, lan: { ...lan, mode: 'browse' as const } } } }))
   assert.match(browse, /data-testid="node-lan">Not announcing this peer \(started with --lan browse\)/)
+  assert.doesNotMatch(html, /node-lan-phones/)
+  const phones = [{ aor: 'sip:carol@example.org', displayName: 'Carol', contact: 'sip:carol@10.0.0.7:5070', address: '10.0.0.7' }]
+  const withPhone = renderToStaticMarkup(createElement(NodePanel, { status: { ...status, overlay: { ...status.overlay, lan: { ...lan, phones } } } }))
+  assert.match(withPhone, /data-testid="node-lan-phones"><li><strong>sip:carol@example\.org<\/strong> \(Carol\) at <code>sip:carol@10\.0\.0\.7:5070<\/code>/)
 })

@@ -1,4 +1,6 @@
 import z32 from 'z32'
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
+import { isIPv4 } from 'node:net'
 import type { SipTransport, TransportName } from '../transport.js'
 import type { Destination } from '../transaction/destination.js'
 import { hostKey, uriParam, type SipUri } from '../uri.js'
@@ -34,7 +36,9 @@ export class LocalAddresses {
   constructor(
     publicKey: Buffer,
     private readonly transports: SipTransport[],
-    extraHosts: string[] = []
+    extraHosts: string[] = [],
+    /** `os.networkInterfaces`: which addresses a transport bound to 0.0.0.0 answers on. */
+    private readonly interfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces
   ) {
     this.peerHost = peerHost(publicKey)
     for (const h of extraHosts) this.aliases.add(hostKey(h))
@@ -50,7 +54,7 @@ export class LocalAddresses {
     if (h === this.peerHost) return true
     for (const t of this.transports) {
       const local = hostKey(t.local.host)
-      const sameHost = h === local || this.aliases.has(h) || (local === '0.0.0.0' && (h === '127.0.0.1' || this.aliases.has(h)))
+      const sameHost = h === local || this.aliases.has(h) || (local === '0.0.0.0' && (h === '127.0.0.1' || ipv4Addresses(this.interfaces()).some((a) => a.address === h)))
       if (sameHost && (port === null || port === t.local.port)) return true
     }
     return false
@@ -66,9 +70,19 @@ export class LocalAddresses {
       if (dest.flow.transport === 'PARLEY') return { transport: 'PARLEY', sentBy: this.peerHost }
       const t = this.transport(dest.flow.transport)
       // A flow with no listening transport of its kind (the UI's socket) is reached through us, the peer host.
-      return { transport: dest.flow.transport, sentBy: t ? sentBy(t) : this.peerHost }
+      return { transport: dest.flow.transport, sentBy: t ? this.sentBy(t, dest.flow.remoteHost) : this.peerHost }
     }
-    return { transport: dest.transport.name, sentBy: sentBy(dest.transport) }
+    return { transport: dest.transport.name, sentBy: this.sentBy(dest.transport, dest.host) }
+  }
+
+  /**
+   * Our host:port as `toward` sees it. A transport bound to 0.0.0.0 names the
+   * interface on `toward`'s subnet: a LAN phone must send its responses and
+   * in-dialog requests to an address it can reach, not to 127.0.0.1.
+   */
+  private sentBy(t: SipTransport, toward: string | undefined): string {
+    const host = t.local.host === '0.0.0.0' ? ((toward && addressFacing(toward, this.interfaces())) ?? '127.0.0.1') : t.local.host
+    return `${host.includes(':') ? `[${host}]` : host}:${t.local.port}`
   }
 
   /** A Record-Route URI for the side of this element that faces `dest` (RFC 5658 when sides differ). */
@@ -78,9 +92,21 @@ export class LocalAddresses {
   }
 }
 
-function sentBy(t: SipTransport): string {
-  const host = t.local.host === '0.0.0.0' ? '127.0.0.1' : t.local.host
-  return `${host.includes(':') ? `[${host}]` : host}:${t.local.port}`
+function ipv4Addresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): NetworkInterfaceInfo[] {
+  return Object.values(interfaces).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4'))
+}
+
+const ipv4Number = (ip: string) => ip.split('.').reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0)
+
+/** The local IPv4 address on the same subnet as `remote`, or null (not IPv4, or reached through a router). */
+export function addressFacing(remote: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string | null {
+  if (!isIPv4(remote)) return null
+  const r = ipv4Number(remote)
+  for (const a of ipv4Addresses(interfaces)) {
+    const mask = ipv4Number(a.netmask)
+    if (((ipv4Number(a.address) ^ r) & mask) === 0) return a.address
+  }
+  return null
 }
 
 /** The transport a URI asks for (§18.1.1, RFC 3263 §4.1): its transport parameter, else UDP (TCP for sips). */

@@ -17,6 +17,12 @@ export type Resolution =
   | { kind: 'local'; aor: Aor }
   | { kind: 'reject'; status: number; reason: string }
 
+/** A LAN phone's advertised contact and the address it was checked to point at. */
+export interface LanPhoneRoute {
+  contact: string
+  target: { transport: 'UDP' | 'TCP'; host: string; port: number }
+}
+
 /** A next hop found by DNS (RFC 3263) or a static table. */
 export interface HostTarget {
   transport: string
@@ -35,6 +41,8 @@ export interface TargetResolverDeps {
   /** The own user chose busy/do-not-disturb: calls to the own AOR get 486 without ringing. */
   doNotDisturb?: () => boolean
   flowTo: (publicKey: Buffer) => Promise<SipFlow>
+  /** Plain SIP UAs advertising an AOR on the LAN (mDNS, no Parley key); asked after the overlay. */
+  lanPhones?: (aor: Aor) => LanPhoneRoute[]
   /** RFC 3263 resolution for hosts that are not IP literals; null when switched off. */
   resolveHost: ((uri: SipUri) => Promise<HostTarget[]>) | null
   log: Logger
@@ -117,7 +125,18 @@ export class TargetResolver {
         return targets.length ? { kind: 'targets', targets } : { kind: 'reject', status: 480, reason: 'Temporarily Unavailable' }
       }
     }
+    // After the overlay: a key-proven peer wins over an unproven LAN advertisement of the same AOR.
+    const phones = aor ? this.toLanPhones(aor) : []
+    if (phones.length) return { kind: 'targets', targets: phones }
     return this.toHost(uri, uriText)
+  }
+
+  /** Requests retarget to each advertised contact (as to a registrar binding), sent to its checked address. */
+  private toLanPhones(aor: Aor): Target[] {
+    return (this.deps.lanPhones?.(aor) ?? []).flatMap((p) => {
+      const transport = this.deps.addresses.transport(p.target.transport)
+      return transport ? [{ uri: p.contact, dest: { kind: 'address' as const, transport, host: p.target.host, port: p.target.port } }] : []
+    })
   }
 
   /** Our AOR whose user part the URI names, else our first AOR. */

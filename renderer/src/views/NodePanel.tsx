@@ -38,6 +38,19 @@ function packets(n: number): string {
   return `${count.format(n)} packet${n === 1 ? '' : 's'}`
 }
 
+function LanList({ testId, entries }: { testId: string; entries: Array<{ key: string; aor: string; displayName: string; at: string }> }) {
+  return (
+    <ul className="node-panel__list" data-testid={testId}>
+      {entries.map((e) => (
+        <li key={e.key}>
+          <strong>{e.aor}</strong>
+          {e.displayName ? ` (${e.displayName})` : ''} at <code>{e.at}</code>
+        </li>
+      ))}
+    </ul>
+  )
+}
+
 /** mDNS neighbours (docs/lan.md): whether we announce ourselves, and who answered on this network. */
 function LocalNetwork({ lan }: { lan: NonNullable<NodeStatus['overlay']['lan']> | null }) {
   return (
@@ -53,14 +66,13 @@ function LocalNetwork({ lan }: { lan: NonNullable<NodeStatus['overlay']['lan']> 
           {lan.peers.length === 0 ? (
             <p className="node-panel__muted">No Parley peers found on this network.</p>
           ) : (
-            <ul className="node-panel__list" data-testid="node-lan-peers">
-              {lan.peers.map((p) => (
-                <li key={`${p.aor}/${p.publicKey}`}>
-                  <strong>{p.aor}</strong>
-                  {p.displayName ? ` (${p.displayName})` : ''} at <code>{p.address}</code>
-                </li>
-              ))}
-            </ul>
+            <LanList testId="node-lan-peers" entries={lan.peers.map((p) => ({ key: `${p.aor}/${p.publicKey}`, aor: p.aor, displayName: p.displayName, at: p.address }))} />
+          )}
+          {lan.phones.length > 0 && (
+            <>
+              <p>SIP phones announcing themselves here (calls to them go straight to the phone):</p>
+              <LanList testId="node-lan-phones" entries={lan.phones.map((p) => ({ key: `${p.aor}/${p.contact}`, aor: p.aor, displayName: p.displayName, at: p.contact }))} />
+            </>
           )}
         </>
       )}
