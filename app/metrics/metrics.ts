@@ -21,6 +21,7 @@ export class PeerMetrics {
   readonly registry = new Registry()
   private readonly lookups: Counter<'reason' | 'result'>
   private readonly lookupSeconds: Histogram
+  private readonly lanLookups: Counter<'reason'>
   private observed: Peer | null = null
 
   constructor(private readonly session: Pick<PeerSession, 'peer' | 'on'>, opts: { processMetrics?: boolean } = {}) {
@@ -40,6 +41,25 @@ export class PeerMetrics {
       help: 'How long DHT lookups took, in seconds.',
       buckets: LOOKUP_BUCKETS,
       registers
+    })
+
+    this.lanLookups = new Counter({
+      name: 'parley_lan_lookups_total',
+      help: 'Lookups answered by mDNS neighbours on the LAN without asking the DHT (docs/lan.md), by reason.',
+      labelNames: ['reason'],
+      registers
+    })
+    for (const reason of LOOKUP_REASONS) this.lanLookups.inc({ reason }, 0)
+    new Gauge({
+      name: 'parley_lan_instances',
+      help: 'Instances heard on the LAN recently (mDNS, _sipuri._udp): kind="peer" for Parley peers, kind="phone" for plain SIP phones.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const lan = peer()?.overlay.lan
+        this.set({ kind: 'peer' }, lan?.peers().length ?? 0)
+        this.set({ kind: 'phone' }, lan?.phones().length ?? 0)
+      }
     })
 
     new Gauge({
@@ -183,6 +203,8 @@ export class PeerMetrics {
   }
 
   private onLookup(l: LookupDone): void {
+    // A LAN answer takes no time and walks no DHT: counted apart, so it does not skew the DHT's latency.
+    if (l.via === 'lan') return void this.lanLookups.inc({ reason: l.reason })
     const result = l.found > 0 ? 'found' : l.failed ? 'error' : 'not_found'
     this.lookups.inc({ reason: l.reason, result })
     this.lookupSeconds.observe(l.durationMs / 1000)

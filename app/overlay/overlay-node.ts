@@ -75,6 +75,8 @@ export interface LookupDone {
   durationMs: number
   /** The query ended with an error (an empty overlay); its keys may still come from local records. */
   failed: boolean
+  /** `lan`: answered by mDNS neighbours, no DHT query made. */
+  via: 'lan' | 'dht'
 }
 
 const DEFAULT_TIMERS: RegistrationTimers = { refreshMs: 10 * 60_000, retryMs: 5_000 }
@@ -265,7 +267,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
     const found = this.lan?.lookup(aor) ?? []
     if (found.length === 0) return null
     const keys = [...new Map(found.map((p) => [p.publicKey.toString('hex'), p.publicKey])).values()]
-    this.emit('lookup-done', { reason: opts.reason ?? 'lookup', found: keys.length, durationMs: 0, failed: false })
+    this.emit('lookup-done', { reason: opts.reason ?? 'lookup', found: keys.length, durationMs: 0, failed: false, via: 'lan' })
     if (!opts.trace) return { keys, via: 'lan' }
     const nodes = found.map((p, seq) => ({
       seq,
@@ -303,7 +305,7 @@ export class OverlayNode extends EventEmitter<OverlayEvents> {
       failed = true
     }
     const keys = [...seen.values()]
-    this.emit('lookup-done', { reason: opts.reason ?? 'topic', found: keys.length, durationMs: performance.now() - startedAt, failed })
+    this.emit('lookup-done', { reason: opts.reason ?? 'topic', found: keys.length, durationMs: performance.now() - startedAt, failed, via: 'dht' })
     if (!tracer) return { keys }
     return { keys, trace: tracer.finish() }
   }

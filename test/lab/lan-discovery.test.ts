@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { after, before, describe, test } from 'node:test'
 import { runCli } from '../helpers/cli.js'
 import { controlRequest } from '../../app/cli/control-client.js'
-import { spawnIn, stopProcess, waitForJson } from './netns.js'
+import { exec, spawnIn, stopProcess, waitForJson } from './netns.js'
 import { NODE, startLanLab, until, type LanHost as Host, type LanLab } from './lan-lab.js'
 
 const PHONE = join(import.meta.dirname, 'fixtures', 'lan-phone.ts')
@@ -20,6 +20,14 @@ const HOSTILE = join(import.meta.dirname, 'fixtures', 'mdns-hostile.ts')
 const ADVERTISER = join(import.meta.dirname, 'fixtures', 'lan-sip-advertiser.ts')
 const REFRESH_MS = 2000
 const SILENCE_MS = 3 * REFRESH_MS + 5000
+const METRICS_PORT = 9464
+/** A sample from a peer's Prometheus endpoint, read inside its namespace (it listens on that namespace's 127.0.0.1). */
+async function metric(h: Host, series: string): Promise<number> {
+  const text = await exec(h.ns, NODE, ['-e', `fetch('http://127.0.0.1:${METRICS_PORT}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`])
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '))
+  assert.ok(line, `no ${series} in:\n${text.split('\n').filter((l) => l.startsWith('parley_')).join('\n')}`)
+  return Number(line.slice(series.length + 1))
+}
 const sees = async (lab: LanLab, who: Host, aor: string) => (await lab.status(who)).overlay.lan?.peers.some((p) => p.aor === aor) ?? false
 
 describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
@@ -29,7 +37,7 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
 
   before(async () => {
     // Short mDNS rounds, so that silence is noticed within seconds (3 rounds + 5 s).
-    lab = await startLanLab(['alice', 'bob'], { serveArgs: ['--lan-refresh-ms', String(REFRESH_MS)] })
+    lab = await startLanLab(['alice', 'bob'], { serveArgs: ['--lan-refresh-ms', String(REFRESH_MS), '--metrics', String(METRICS_PORT)] })
     hosts = lab.hosts
   })
 
@@ -61,6 +69,10 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     assert.equal(found.trace.via, 'lan')
     const human = await runCli(['lookup', bob.aor, '--trace', '--data-dir', alice.dataDir])
     assert.match(human.stdout, new RegExp(`^${bobKey}\\n\\nanswered on the LAN`))
+    // The metrics count LAN answers apart from DHT lookups, and the neighbours heard.
+    assert.ok((await metric(alice, 'parley_lan_lookups_total{reason="lookup"}')) >= 2)
+    assert.equal(await metric(alice, 'parley_dht_lookups_total{reason="lookup",result="found"}'), 0)
+    assert.equal(await metric(alice, 'parley_lan_instances{kind="peer"}'), 1)
   })
 
   test('a MESSAGE crosses to the discovered peer', async () => {

@@ -123,7 +123,11 @@ describe('NAT lab: Parley calls between no-NAT, cone and symmetric peers, throug
     // 30 s while WebRTC decodes and plays the same audio at the caller's level (stats below). Then
     // the decoded audio itself must be flowing: packets, played samples, almost no concealment.
     const flowing = (diag: Record<string, unknown>) => decodedAudioFlows(diag)
-    if (!callerOk || !calleeOk) log(`tone check: ${from.name} ${callerHears} Hz, ${to.name} ${calleeHears} Hz; decoded audio flowing: ${flowing(callerDiag)} / ${flowing(calleeDiag)}`)
+    // The fallback's evidence, for whoever finds the cause: which receiver, element and tracks the silent side had.
+    if (!callerOk || !calleeOk) {
+      const silent = [...(callerOk ? [] : [`${from.name} ${JSON.stringify(callerDiag)}`]), ...(calleeOk ? [] : [`${to.name} ${JSON.stringify(calleeDiag)}`])]
+      log(`tone check: ${from.name} ${callerHears} Hz, ${to.name} ${calleeHears} Hz; decoded audio flowing: ${flowing(callerDiag)} / ${flowing(calleeDiag)}; ${silent.join('; ')}`)
+    }
     assert.ok(
       (callerOk || flowing(callerDiag)) && (calleeOk || flowing(calleeDiag)),
       `${call.cell}: after the failover ${from.name} hears ${callerHears} Hz (want ${TONE_HZ.r}), ${to.name} hears ${calleeHears} Hz (want ${TONE_HZ.l}); ` +
