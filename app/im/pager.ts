@@ -96,7 +96,7 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
 
     if (to === user.aor) {
       // A note to self never leaves this peer.
-      const { response } = await this.receive(request, null)
+      const { response } = await this.receive(request, null, { self: true })
       return result(response.status, response.reason, { publicKey: user.publicKey.toString('hex'), identity: 'self' })
     }
 
@@ -158,10 +158,11 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
   }
 
   /**
-   * A MESSAGE for one of our users arrived over `flow` (null: delivered locally).
+   * A MESSAGE for one of our users arrived over `flow`: null when it came as a
+   * UDP datagram (no flow, no key to check), or for a note to self with `self`.
    * `stored` is the new inbox entry; absent for refusals and retransmissions.
    */
-  async receive(req: SipRequest, flow: SipFlow | null): Promise<{ response: SipResponse; stored?: StoredMessage }> {
+  async receive(req: SipRequest, flow: SipFlow | null, origin: { self?: boolean } = {}): Promise<{ response: SipResponse; stored?: StoredMessage }> {
     const response = (status: number, reason?: string) => ({ response: createResponse(req, status, reason) })
     const { user, contacts, store } = this.deps
     let target: Aor
@@ -196,7 +197,8 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     const callId = req.callId ?? ''
     if (store.seen({ from: fromAor, callId, cseq: cseq.seq })) return response(200) // retransmission
     const pinned = contacts.get(fromAor)?.publicKey
-    const identity = flow === null ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
+    // Only our own note is 'self'; a phone's datagram carries no key, so it proves nothing, whatever its From says.
+    const identity = origin.self ? 'self' : pinned === undefined ? 'unverified' : pinned === key ? 'pinned' : 'changed'
     const stored = { ...this.record(randomUUID(), 'in', req, text, key, identity, 'received'), from: fromAor, fromName: from?.displayName ?? null, to: target }
     await store.add(stored)
     this.emit('received', stored)

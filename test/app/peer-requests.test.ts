@@ -10,6 +10,7 @@ import { silentLogger } from '../../app/log.js'
 import { ApiService } from '../../app/api/api-service.js'
 import { PeerSession } from '../../app/peer-session.js'
 import type { Peer } from '../../app/peer.js'
+import { TestUa } from '../helpers/sip-ua.js'
 
 let lab: Lab
 let peer: Peer
@@ -110,4 +111,22 @@ test('the control socket refuses hostile input with codes naming the problem', a
   const ok = await ask('{"id":5,"method":"status"}\n')
   assert.equal(ok.ok, true)
   assert.equal((ok.result as { aor: string }).aor, 'sip:target@example.org')
+})
+
+test('a MESSAGE from a plain SIP phone over UDP is unverified, never "self", even when its From is our own AOR', async () => {
+  const local = await lab.peer('sip:desk@example.org', { sip: { udp: 0 } })
+  const udp = local.sip.transports.find((t) => t.name === 'UDP')!
+  const phone = await TestUa.open('sip:desk@example.org', udp.local.port)
+  try {
+    for (const [from, text] of [['sip:desk@example.org', 'looks like a note to self'], ['sip:phone@example.org', 'from a phone']] as const) {
+      const msg = phone.request('MESSAGE', 'sip:desk@example.org', { headers: [['Content-Type', 'text/plain']], body: text })
+      msg.set('From', `<${from}>;tag=${newBranch()}`)
+      assert.equal((await phone.send(msg)).status, 200)
+      const stored = local.inbox().find((m) => m.text === text)
+      assert.equal(stored?.identity, 'unverified', JSON.stringify(stored))
+      assert.equal(stored?.peerKey, null)
+    }
+  } finally {
+    phone.close()
+  }
 })
