@@ -185,6 +185,7 @@ export class Peer extends EventEmitter<{ message: [StoredMessage] }> {
         lookup: async (a) => (await overlay.lookup(a, { trace: true, reason: 'message' })).keys,
         flowTo,
         loopback: () => stack.loopback(),
+        onLanPhone: (a) => (overlay.lan?.lookupPhone(a).length ?? 0) > 0,
         mail: (key, sipId, text) => mail.mailText(key, sipId, text),
         log
       })

@@ -52,6 +52,8 @@ export interface PagerDeps {
   loopback: () => SipFlow
   /** The mailbox, for recipients that cannot be reached (absent: no offline messages). */
   mail?: MailText
+  /** A plain SIP phone advertises this AOR on the LAN (no key): the own proxy routes to it (docs/lan.md). */
+  onLanPhone?: (aor: Aor) => boolean
   log: Logger
 }
 
@@ -107,6 +109,12 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
       // Not on the overlay: a buddy whose key we know is offline, and gets it by mail.
       const pinned = contacts.get(to)?.publicKey
       if (pinned && this.deps.mail) return mailInstead(Buffer.from(pinned, 'hex'), 404, 'Not Found', { identity: 'pinned' })
+      // Never for a pinned buddy's AOR: an unproven LAN advertisement does not get their messages.
+      if (!pinned && this.deps.onLanPhone?.(to)) {
+        const response = await this.exchange(this.deps.loopback(), request)
+        await store.setStatus(id, response.status < 300 ? 'delivered' : 'failed', response.status, null)
+        return result(response.status, response.reason)
+      }
       await store.setStatus(id, 'failed', 404, null)
       return result(404, 'Not Found')
     }
@@ -122,13 +130,7 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     let response: { status: number; reason: string }
     try {
       const flow = pin.publicKey.equals(user.publicKey) ? this.deps.loopback() : await this.deps.flowTo(pin.publicKey)
-      const outcome = await this.deps.request(flow, request)
-      response =
-        outcome.kind === 'response'
-          ? { status: outcome.response.status, reason: outcome.response.reason }
-          : outcome.kind === 'timeout'
-            ? { status: 408, reason: 'Request Timeout' }
-            : { status: 480, reason: 'Temporarily Unavailable' }
+      response = await this.exchange(flow, request)
     } catch (err) {
       if (errorCode(err) !== 'PEER_UNREACHABLE') throw err
       log.info({ to, err: (err as Error).message }, 'recipient unreachable')
@@ -140,6 +142,13 @@ export class Pager extends EventEmitter<{ received: [StoredMessage] }> {
     }
     await store.setStatus(id, ok ? 'delivered' : 'failed', response.status, target.publicKey)
     return result(response.status, response.reason, target)
+  }
+
+  /** The request's final answer on `flow`; no answer is 408, a transport failure 480. */
+  private async exchange(flow: SipFlow, request: SipRequest): Promise<{ status: number; reason: string }> {
+    const outcome = await this.deps.request(flow, request)
+    if (outcome.kind === 'response') return { status: outcome.response.status, reason: outcome.response.reason }
+    return outcome.kind === 'timeout' ? { status: 408, reason: 'Request Timeout' } : { status: 480, reason: 'Temporarily Unavailable' }
   }
 
   private buildRequest(to: Aor, text: string): SipRequest {

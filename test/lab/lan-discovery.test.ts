@@ -141,6 +141,26 @@ describe('LAN discovery: two peers, one bridge, no bootstrap', () => {
     }
   })
 
+  test("parley send reaches a plain SIP phone on the LAN through the peer's own proxy", async () => {
+    const [alice, bob] = hosts as [Host, Host]
+    const dave = 'sip:dave@lan.test'
+    const scenario = join(process.cwd(), 'test', 'interop', 'scenarios', 'message-uas.xml')
+    const uas = spawnIn(bob.ns, 'sipp', ['-sf', scenario, '-i', bob.address, '-p', '5071', '-m', '1', '-nostdin', '-timeout', '60s', '-timeout_error'], { cwd: tmpdir() })
+    const uasExit = new Promise<number | null>((resolve) => uas.once('exit', (code) => resolve(code)))
+    const advertiser = spawnIn(bob.ns, NODE, ['--import', 'tsx', ADVERTISER, bob.address, dave, 'dave-desk.local', '5071'], { cwd: process.cwd() })
+    try {
+      await waitForJson(advertiser, (m) => m.event === 'published', 30_000)
+      await until("alice to see dave's desk phone on the LAN", async () => (await status(alice)).overlay.lan?.phones.some((p) => p.aor === dave))
+      const sent = await runCli(['send', dave, 'to a desk phone', '--json', '--data-dir', alice.dataDir])
+      assert.equal(sent.code, 0, sent.stdout + sent.stderr)
+      assert.equal((JSON.parse(sent.stdout) as { status: number }).status, 200)
+      assert.equal(await uasExit, 0)
+    } finally {
+      await stopProcess(advertiser)
+      await stopProcess(uas)
+    }
+  })
+
   test("a phone leaving withdraws only its own instance: the peer's others keep answering", async () => {
     const [alice, bob] = hosts as [Host, Host]
     assert.ok(await sees(lab, alice, bob.phone))
