@@ -3,9 +3,9 @@ import type { Logger } from 'pino'
 import type { PeerOptions, PeerStatus } from '../app/peer.js'
 import { openPeerApi, type PeerApi } from '../app/api/peer-api.js'
 import { readJsonFile } from '../app/store/json-file.js'
-import { errorCode, ParleyError } from '../app/errors.js'
+import { errorCode } from '../app/errors.js'
 import { startControlServer } from '../app/cli/control-server.js'
-import { controlSocketPath, socketAnswers } from '../app/cli/control-socket.js'
+import { refuseIfRunning } from '../app/cli/control-socket.js'
 
 /**
  * What the shell knows about its peer, as the renderer sees it.
@@ -65,7 +65,7 @@ export function setupPeer(opts: PeerHostOptions): PeerHost {
 
   const opening = (async () => {
     // One peer per data directory: a `parley serve` (or another shell) already on it keeps it.
-    if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
+    await refuseIfRunning(opts.dataDir)
     const bootstrap = opts.bootstrap ?? (opts.bootstrapFile ? await readBootstrapList(opts.bootstrapFile) : undefined)
     // The desktop app finds and is found by peers on its LAN (the setting can silence it).
     const s = await openPeerApi({ lan: { advertise: true }, ...opts.peerOptions, dataDir: opts.dataDir, aor: opts.aor, bootstrap, log: opts.log, relay: opts.relay })

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { ParleyError } from '../errors.js'
 
 /**
  * Where the control socket of the peer on `dataDir` lives: a Unix socket inside
@@ -26,4 +27,9 @@ export function socketAnswers(path: string): Promise<boolean> {
     })
     probe.once('error', () => resolve(false))
   })
+}
+
+/** Refuse a data directory a live peer (`parley serve` or the desktop app) already runs on, before touching the DHT. */
+export async function refuseIfRunning(dataDir: string): Promise<void> {
+  if (await socketAnswers(controlSocketPath(dataDir))) throw ParleyError.DATA_DIR_IN_USE(dataDir)
 }

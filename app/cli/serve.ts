@@ -5,7 +5,7 @@ import type { PeerOptions } from '../peer.js'
 import { openPeerApi } from '../api/peer-api.js'
 import { createLogger } from '../log.js'
 import { startControlServer } from './control-server.js'
-import { controlSocketPath, socketAnswers } from './control-socket.js'
+import { refuseIfRunning } from './control-socket.js'
 import { startWebServer, type WebServer } from '../web/web-server.js'
 import { ParleyError } from '../errors.js'
 import type { RelayLimits } from '../api/contract.js'
@@ -37,7 +37,7 @@ export async function serve(opts: ServeOptions, out: (line: object) => void): Pr
   }
   if (metricsHost !== undefined && !isIP(metricsHost)) throw ParleyError.USAGE(`--metrics-host must be an IP address, got ${JSON.stringify(metricsHost)}`)
   // Refuse early, before touching the DHT, if a peer already runs on this data dir.
-  if (await socketAnswers(controlSocketPath(opts.dataDir))) throw ParleyError.DATA_DIR_IN_USE(opts.dataDir)
+  await refuseIfRunning(opts.dataDir)
   const served = await openPeerApi({ ...peerOptions, log })
   const { session, api } = served
   if (!session.peer && web === undefined) {

@@ -2,7 +2,8 @@ import { isIPv4 } from 'node:net'
 import { z } from 'zod'
 import { canonicalAor, type Aor } from '../identity/aor.js'
 import { parseHostPort, type HostAddress } from './host-cache.js'
-import { parseUri } from '../sip/uri.js'
+import { hostKey, parseUri } from '../sip/uri.js'
+import { uriTransport } from '../sip/proxy/local-addresses.js'
 
 /**
  * DNS-SD records for SIP URIs on a LAN (draft-lee-sip-dns-sd-uri): one
@@ -123,12 +124,12 @@ export interface AdvertisingHost {
 export function phoneTarget(contact: string, from: AdvertisingHost): LanPhoneTarget | { error: string } {
   const uri = parseUri(contact)
   if (!uri || uri.scheme !== 'sip') return { error: 'contact is not a sip: URI' }
-  const transportParam = uri.params.find(([n]) => n.toLowerCase() === 'transport')?.[1]?.toUpperCase() ?? 'UDP'
-  if (transportParam !== 'UDP' && transportParam !== 'TCP') return { error: `contact transport ${transportParam.slice(0, 16)} is not offered` }
-  const byName = uri.host.toLowerCase().replace(/\.$/, '') === from.host.toLowerCase().replace(/\.$/, '')
+  const transport = uriTransport(uri)
+  if (transport !== 'UDP' && transport !== 'TCP') return { error: `contact transport ${transport.slice(0, 16)} is not offered` }
+  const byName = hostKey(uri.host).replace(/\.$/, '') === hostKey(from.host).replace(/\.$/, '')
   const host = byName ? from.addresses.find((a) => isIPv4(a)) : from.addresses.includes(uri.host) ? uri.host : undefined
   if (!host || !isIPv4(host)) return { error: `contact host ${JSON.stringify(uri.host.slice(0, 80))} is not the advertising host` }
-  return { transport: transportParam, host, port: uri.port ?? (byName ? from.port : 5060) }
+  return { transport, host, port: uri.port ?? (byName ? from.port : 5060) }
 }
 
 /**

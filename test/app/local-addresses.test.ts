@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import type { NetworkInterfaceInfo } from 'node:os'
-import { LocalAddresses, addressFacing } from '../../app/sip/proxy/local-addresses.js'
+import { LocalAddresses, addressFacing, ipv4Addresses } from '../../app/sip/proxy/local-addresses.js'
 import type { SipTransport } from '../../app/sip/transport.js'
 
 const nic = (address: string, netmask: string, internal = false) => ({ address, netmask, family: 'IPv4', internal, mac: '00:00:00:00:00:00', cidr: null }) as NetworkInterfaceInfo
@@ -10,11 +10,11 @@ const interfaces = { lo: [nic('127.0.0.1', '255.0.0.0', true)], eth0: [nic('10.0
 const udp = (host: string) => Object.assign(new EventEmitter(), { name: 'UDP', reliable: false, local: { host, port: 5060 } }) as unknown as SipTransport
 
 test('the local address on the subnet of a remote one, or null when a router is between', () => {
-  assert.equal(addressFacing('10.0.250.3', interfaces), '10.0.250.2')
-  assert.equal(addressFacing('192.168.1.99', interfaces), '192.168.1.20')
-  assert.equal(addressFacing('127.0.0.1', interfaces), '127.0.0.1')
-  assert.equal(addressFacing('8.8.8.8', interfaces), null)
-  assert.equal(addressFacing('::1', interfaces), null)
+  assert.equal(addressFacing('10.0.250.3', ipv4Addresses(interfaces)), '10.0.250.2')
+  assert.equal(addressFacing('192.168.1.99', ipv4Addresses(interfaces)), '192.168.1.20')
+  assert.equal(addressFacing('127.0.0.1', ipv4Addresses(interfaces)), '127.0.0.1')
+  assert.equal(addressFacing('8.8.8.8', ipv4Addresses(interfaces)), null)
+  assert.equal(addressFacing('::1', ipv4Addresses(interfaces)), null)
 })
 
 test('bound to 0.0.0.0, Via and Record-Route name the interface that faces the next hop, and it is recognised as us', () => {

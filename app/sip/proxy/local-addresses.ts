@@ -32,6 +32,8 @@ export function peerKeyOf(host: string): Buffer | null {
 export class LocalAddresses {
   readonly peerHost: string
   private readonly aliases = new Set<string>()
+  /** The interfaces' IPv4 addresses, read at most every IFACE_CACHE_MS: isUs and sentBy run for every message. */
+  private ipv4Cache: { at: number; list: NetworkInterfaceInfo[] } | null = null
 
   constructor(
     publicKey: Buffer,
@@ -54,7 +56,7 @@ export class LocalAddresses {
     if (h === this.peerHost) return true
     for (const t of this.transports) {
       const local = hostKey(t.local.host)
-      const sameHost = h === local || this.aliases.has(h) || (local === '0.0.0.0' && (h === '127.0.0.1' || ipv4Addresses(this.interfaces()).some((a) => a.address === h)))
+      const sameHost = h === local || this.aliases.has(h) || (local === '0.0.0.0' && (h === '127.0.0.1' || this.localIPv4().some((a) => a.address === h)))
       if (sameHost && (port === null || port === t.local.port)) return true
     }
     return false
@@ -81,8 +83,14 @@ export class LocalAddresses {
    * in-dialog requests to an address it can reach, not to 127.0.0.1.
    */
   private sentBy(t: SipTransport, toward: string | undefined): string {
-    const host = t.local.host === '0.0.0.0' ? ((toward && addressFacing(toward, this.interfaces())) ?? '127.0.0.1') : t.local.host
+    const host = t.local.host === '0.0.0.0' ? ((toward && addressFacing(toward, this.localIPv4())) ?? '127.0.0.1') : t.local.host
     return `${host.includes(':') ? `[${host}]` : host}:${t.local.port}`
+  }
+
+  private localIPv4(): NetworkInterfaceInfo[] {
+    const now = Date.now()
+    if (!this.ipv4Cache || now - this.ipv4Cache.at > IFACE_CACHE_MS) this.ipv4Cache = { at: now, list: ipv4Addresses(this.interfaces()) }
+    return this.ipv4Cache.list
   }
 
   /** A Record-Route URI for the side of this element that faces `dest` (RFC 5658 when sides differ). */
@@ -92,17 +100,20 @@ export class LocalAddresses {
   }
 }
 
-function ipv4Addresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): NetworkInterfaceInfo[] {
+/** Interfaces come and go (DHCP, VPNs) but not per message. */
+const IFACE_CACHE_MS = 5_000
+
+export function ipv4Addresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): NetworkInterfaceInfo[] {
   return Object.values(interfaces).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4'))
 }
 
 const ipv4Number = (ip: string) => ip.split('.').reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0)
 
-/** The local IPv4 address on the same subnet as `remote`, or null (not IPv4, or reached through a router). */
-export function addressFacing(remote: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string | null {
+/** The local IPv4 address (of `addresses`, the interfaces' IPv4 entries) on the same subnet as `remote`, or null (not IPv4, or reached through a router). */
+export function addressFacing(remote: string, addresses: NetworkInterfaceInfo[]): string | null {
   if (!isIPv4(remote)) return null
   const r = ipv4Number(remote)
-  for (const a of ipv4Addresses(interfaces)) {
+  for (const a of addresses) {
     const mask = ipv4Number(a.netmask)
     if (((ipv4Number(a.address) ^ r) & mask) === 0) return a.address
   }
